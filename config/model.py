@@ -1,0 +1,140 @@
+"""Typed, immutable views of the declarative configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+UNIT_KINDS = ("city", "department", "district", "ward", "commune", "township")
+PROCEDURE_LEVELS = ("city", "district", "commune")
+FAR_FUTURE = date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One validity period of a unit: a unit that changes parent has one row per period."""
+
+    code: str
+    parent_code: str | None
+    kind: str
+    name_vi: str
+    name_en: str
+    valid_from: date
+    valid_to: date  # inclusive; FAR_FUTURE when open
+    gso_code: str | None = None
+
+    def name(self, lang: str) -> str:
+        return self.name_vi if lang == "vi" else self.name_en
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_to
+
+
+@dataclass(frozen=True)
+class Sector:
+    code: str
+    name_vi: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return self.name_vi if lang == "vi" else self.name_en
+
+
+@dataclass(frozen=True)
+class Procedure:
+    code: str
+    sector_code: str
+    level: str
+    name_vi: str
+    name_en: str
+    full_process: bool
+    fee_bearing: bool
+    issues_result: bool
+    paper_result: bool
+    max_days: int
+
+    def name(self, lang: str) -> str:
+        return self.name_vi if lang == "vi" else self.name_en
+
+
+@dataclass(frozen=True)
+class Measure:
+    code: str
+    name_vi: str
+    name_en: str
+    dossier_sql: str | None  # None: the measure only comes from report feeds
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    name_vi: str
+    name_en: str
+    type: Literal["ratio", "sum"]
+    numerator: str  # for "sum" metrics: the summed measure
+    denominator: str | None
+    scale: float
+    unit: str
+    direction: Literal["higher", "lower"]
+    decimals: int
+    warning_band: float  # distance from target (in the metric's unit) still counted "warning"
+
+    def name(self, lang: str) -> str:
+        return self.name_vi if lang == "vi" else self.name_en
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return (self.numerator,) if self.denominator is None else (self.numerator, self.denominator)
+
+    @property
+    def is_percent(self) -> bool:
+        return self.unit == "%"
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    year: int
+    unit_code: str | None  # None: city-wide
+    value: float
+    basis: str
+
+
+@dataclass(frozen=True)
+class Config:
+    units: tuple[Unit, ...]
+    sectors: dict[str, Sector]
+    procedures: dict[str, Procedure]
+    measures: dict[str, Measure]
+    metrics: dict[str, Metric]
+    targets: tuple[Target, ...]
+    tilemap: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Unit:
+        return next(u for u in self.units if u.parent_code is None)
+
+    def unit(self, code: str, on: date | None = None) -> Unit:
+        """The unit's row valid on `on` (default: its latest row). KeyError if unknown."""
+        rows = [u for u in self.units if u.code == code]
+        if not rows:
+            raise KeyError(code)
+        if on is not None:
+            rows = [u for u in rows if u.valid_on(on)] or rows
+        return max(rows, key=lambda u: u.valid_from)
+
+    def unit_codes(self) -> set[str]:
+        return {u.code for u in self.units}
+
+    def children(self, code: str, on: date) -> list[Unit]:
+        return [u for u in self.units if u.parent_code == code and u.valid_on(on)]
+
+    def ancestors(self, code: str, on: date) -> list[str]:
+        """Codes from the unit's parent up to the root, as the hierarchy stood on `on`."""
+        chain: list[str] = []
+        parent = self.unit(code, on).parent_code
+        while parent is not None and parent not in chain:
+            chain.append(parent)
+            parent = self.unit(parent, on).parent_code
+        return chain

@@ -1,0 +1,49 @@
+"""The warehouse: the only code that writes the DuckDB file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from config import Config
+from warehouse.db import Database
+from warehouse.loading import Batch, BatchResult, Loader, Reject
+from warehouse.reference import write_reference
+from warehouse.rollup import sync_catalog
+
+__all__ = ["Batch", "BatchResult", "Reject", "Warehouse", "open_warehouse"]
+
+
+@dataclass
+class Warehouse:
+    db: Database
+    config: Config
+    loader: Loader
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.db.cursor()
+
+    def load(self, batch: Batch, now: datetime | None = None) -> BatchResult:
+        return self.loader.load(batch, now)
+
+    def data_version(self) -> int:
+        return self.db.data_version()
+
+    def is_empty(self) -> bool:
+        return self.cursor().execute("SELECT count(*) FROM load_batch").fetchone()[0] == 0
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_warehouse(path: Path | str, config: Config, now: datetime | None = None) -> Warehouse:
+    """Open (creating if needed) the file, apply migrations, write the reference data."""
+    db = Database(path)
+    db.migrate()
+    with db.transaction() as cur:
+        write_reference(cur, config)
+    sync_catalog(db, config, now or datetime.now(UTC))
+    return Warehouse(db, config, Loader(db, config))

@@ -1,0 +1,109 @@
+"""The DuckDB file: opening, migrations, per-thread cursors, the data version.
+
+One process owns the file (DuckDB allows one read-write process). Inside it, one connection is
+shared and every thread reads through its own `cursor()`; writes are serialized by `write_lock`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+
+
+def migration_files() -> list[tuple[int, Path]]:
+    files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+    return [(int(p.name[:3]), p) for p in files]
+
+
+class Database:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(path))
+        self._con.execute(f"SET TimeZone = '{LOCAL_TZ}'")
+        self._local = threading.local()
+        self.write_lock = threading.RLock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (DuckDB connections must not be shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            cur.execute(f"SET TimeZone = '{LOCAL_TZ}'")
+            self._local.cursor = cur
+        return cur
+
+    def close(self) -> None:
+        self._con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction: all of it commits or none of it does."""
+        with self.write_lock:
+            cur = self.cursor()
+            cur.begin()
+            try:
+                yield cur
+            except BaseException:
+                cur.rollback()
+                raise
+            cur.commit()
+
+    def schema_version(self) -> int:
+        cur = self.cursor()
+        exists = cur.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'"
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        return cur.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchone()[0]
+
+    def migrate(self, upto: int | None = None) -> list[int]:
+        """Apply the numbered migrations not applied yet, each in its own transaction."""
+        applied: list[int] = []
+        with self.write_lock:
+            self.cursor().execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration"
+                " (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
+            )
+            current = self.schema_version()
+            for version, path in migration_files():
+                if version <= current or (upto is not None and version > upto):
+                    continue
+                with self.transaction() as cur:
+                    cur.execute(path.read_text(encoding="utf-8"))
+                    cur.execute(
+                        "INSERT INTO schema_migration VALUES (?, ?, ?)",
+                        [version, path.name, datetime.now(UTC)],
+                    )
+                applied.append(version)
+        return applied
+
+    def data_version(self) -> int:
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def meta(self, key: str) -> str | None:
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+        cur.execute("DELETE FROM meta WHERE key = ?", [key])
+        cur.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+    @staticmethod
+    def bump_data_version(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR)"
+            " WHERE key = 'data_version'"
+        )

@@ -1,0 +1,265 @@
+"""Load batches: validate → load in one transaction → update the rollup → record the counts.
+
+A batch either commits whole (rows, quarantine, rollup, feed state, counts) or leaves the
+warehouse exactly as it was; a failed batch is then recorded on its own with its error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import duckdb
+import polars as pl
+
+from config import Config
+from warehouse.db import Database
+from warehouse.rollup import refresh_dossier_days, refresh_report_periods
+from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, conform
+from warehouse.validate import check_dossiers, check_reports
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row a connector could not even parse: its raw text and why."""
+
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: int
+    source: str
+    status: str  # ok | failed | skipped
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    """What one run of a feed hands the loader."""
+
+    source: str
+    dossiers: pl.DataFrame | None = None
+    reports: pl.DataFrame | None = None
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int | None = None
+    source_key: str | None = None  # e.g. a file name: a new version replaces the old one's rows
+    content_hash: str | None = None
+    state: dict | None = None  # feed state (cursor) saved atomically with the rows
+
+
+def _next_batch_id(cur: duckdb.DuckDBPyConnection) -> int:
+    return cur.execute("SELECT nextval('batch_id_seq')").fetchone()[0]
+
+
+def _insert_batch_row(cur, batch_id: int, batch: Batch, started: datetime, status: str) -> None:
+    cur.execute(
+        "INSERT INTO load_batch (batch_id, source, source_key, content_hash, started_at, status)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [batch_id, batch.source, batch.source_key, batch.content_hash, started, status],
+    )
+
+
+def _replaced_batches(cur, batch: Batch) -> list[int]:
+    if batch.source_key is None:
+        return []
+    rows = cur.execute(
+        "SELECT batch_id FROM load_batch WHERE source = ? AND source_key = ? AND status = 'ok'",
+        [batch.source, batch.source_key],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _load_dossiers(cur, frame: pl.DataFrame, batch_id: int, source: str, old: list[int]) -> None:
+    cur.register("incoming_dossier", frame.to_arrow())
+    cols = ", ".join(DOSSIER_SCHEMA)
+    params = {"source": source}
+    # Days whose rollup changes: the incoming rows', and those of the rows they replace.
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE touched_day AS
+        SELECT DISTINCT CAST(timezone('Asia/Ho_Chi_Minh', received_at) AS DATE) AS day
+        FROM incoming_dossier
+        UNION SELECT received_day FROM dossier d
+        WHERE d.source = $source AND (d.batch_id IN (SELECT unnest({old or [-1]}))
+              OR d.dossier_id IN (SELECT dossier_id FROM incoming_dossier))""",
+        params,
+    )
+    cur.execute(
+        f"""DELETE FROM dossier WHERE source = $source
+        AND (batch_id IN (SELECT unnest({old or [-1]}))
+             OR dossier_id IN (SELECT dossier_id FROM incoming_dossier))""",
+        params,
+    )
+    cur.execute(
+        f"""INSERT INTO dossier ({cols}, source, received_day, batch_id)
+        SELECT {cols}, $source, CAST(timezone('Asia/Ho_Chi_Minh', received_at) AS DATE), {batch_id}
+        FROM incoming_dossier""",
+        params,
+    )
+    cur.unregister("incoming_dossier")
+
+
+def _open_days(cur, source: str, since: datetime | None, now: datetime) -> None:
+    """Add the days whose open dossiers fell due since the last refresh (on time → overdue)."""
+    cur.execute(
+        """INSERT INTO touched_day SELECT DISTINCT received_day FROM dossier
+        WHERE source = $source AND completed_at IS NULL AND due_at < $now
+          AND ($since IS NULL OR due_at >= $since)""",
+        {"source": source, "since": since, "now": now},
+    )
+
+
+def _load_reports(cur, frame: pl.DataFrame, batch_id: int, source: str, old: list[int]) -> None:
+    cur.register("incoming_report", frame.to_arrow())
+    params = {"source": source}
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE touched_period AS
+        SELECT DISTINCT unit_code, period_start, grain FROM incoming_report
+        UNION SELECT unit_code, period_start, grain FROM report
+        WHERE source = $source AND batch_id IN (SELECT unnest({old or [-1]}))""",
+        params,
+    )
+    cur.execute(
+        f"""DELETE FROM report r WHERE r.source = $source AND (
+            r.batch_id IN (SELECT unnest({old or [-1]})) OR EXISTS (
+            SELECT 1 FROM incoming_report i WHERE i.unit_code = r.unit_code
+            AND i.period_start = r.period_start AND i.grain = r.grain
+            AND i.measure_code = r.measure_code
+            AND i.procedure_code IS NOT DISTINCT FROM r.procedure_code))""",
+        params,
+    )
+    cols = ", ".join(REPORT_SCHEMA)
+    cur.execute(
+        f"""INSERT INTO report ({cols}, source, batch_id)
+        SELECT {cols}, $source, {batch_id} FROM incoming_report""",
+        params,
+    )
+    cur.unregister("incoming_report")
+
+
+def _quarantine(cur, batch_id: int, source: str, bad: pl.DataFrame, now: datetime) -> None:
+    if bad.height == 0:
+        return
+    frame = bad.with_columns(
+        pl.lit(batch_id, pl.Int64).alias("batch_id"),
+        pl.lit(source).alias("source"),
+        pl.lit(now, pl.Datetime("us", "UTC")).alias("quarantined_at"),
+    )
+    cur.register("incoming_quarantine", frame.to_arrow())
+    cur.execute(
+        "INSERT INTO quarantine (batch_id, source, raw, reason, quarantined_at)"
+        " SELECT batch_id, source, raw, reason, quarantined_at FROM incoming_quarantine"
+    )
+    cur.unregister("incoming_quarantine")
+
+
+def _newest(dossiers: pl.DataFrame | None, reports: pl.DataFrame | None) -> datetime | None:
+    candidates: list[datetime] = []
+    if dossiers is not None and dossiers.height:
+        latest = dossiers.select(
+            pl.max_horizontal("received_at", "completed_at", "updated_at").max()
+        ).item()
+        candidates.append(latest)
+    if reports is not None and reports.height:
+        # A report describes its period up to the period's end.
+        ends = reports.select(
+            pl.struct("period_start", "grain")
+            .map_elements(lambda s: _period_end(s["period_start"], s["grain"]), pl.Date)
+            .max()
+        ).item()
+        candidates.append(datetime(ends.year, ends.month, ends.day, tzinfo=UTC))
+    return max(candidates) if candidates else None
+
+
+def _period_end(start: date, grain: str) -> date:
+    from metrics.periods import bucket_end  # one calendar definition for the whole product
+
+    return bucket_end(start, grain)
+
+
+class Loader:
+    def __init__(self, db: Database, config: Config):
+        self.db, self.config = db, config
+
+    def load(self, batch: Batch, now: datetime | None = None) -> BatchResult:
+        now = now or datetime.now(UTC)
+        started = time.perf_counter()
+        try:
+            return self._load(batch, now, started)
+        except Exception as exc:  # noqa: BLE001 — any failure becomes a recorded failed batch
+            log.exception("load batch for %s failed", batch.source)
+            return self.record_failure(batch, f"{type(exc).__name__}: {exc}", now, started)
+
+    def _load(self, batch: Batch, now: datetime, started: float) -> BatchResult:
+        good_d = bad_d = good_r = bad_r = None
+        if batch.dossiers is not None:
+            checked = check_dossiers(conform(batch.dossiers, DOSSIER_SCHEMA), self.config, now)
+            good_d, bad_d = checked.good, checked.bad
+        if batch.reports is not None:
+            checked = check_reports(conform(batch.reports, REPORT_SCHEMA), self.config)
+            good_r, bad_r = checked.good, checked.bad
+        rejects = pl.DataFrame(
+            {"raw": [r.raw for r in batch.rejects], "reason": [r.reason for r in batch.rejects]},
+            schema={"raw": pl.String, "reason": pl.String},
+        )
+        bad = pl.concat([f for f in (rejects, bad_d, bad_r) if f is not None])
+        loaded = sum(f.height for f in (good_d, good_r) if f is not None)
+        read = batch.rows_read if batch.rows_read is not None else loaded + bad.height
+        with self.db.transaction() as cur:
+            batch_id = _next_batch_id(cur)
+            _insert_batch_row(cur, batch_id, batch, now, "running")
+            old = _replaced_batches(cur, batch)
+            refreshed_key = f"open_refreshed_at:{batch.source}"
+            if good_d is not None:
+                _load_dossiers(cur, good_d, batch_id, batch.source, old)
+                since = self.db.meta(refreshed_key)
+                _open_days(cur, batch.source, since and datetime.fromisoformat(since), now)
+                refresh_dossier_days(cur, self.config, batch.source, "touched_day", now)
+                Database.set_meta(cur, refreshed_key, now.isoformat())
+            if good_r is not None:
+                _load_reports(cur, good_r, batch_id, batch.source, old)
+                refresh_report_periods(cur, self.config, batch.source, "touched_period")
+            _quarantine(cur, batch_id, batch.source, bad, now)
+            if batch.state is not None:
+                cur.execute("DELETE FROM feed_state WHERE source = ?", [batch.source])
+                cur.execute(
+                    "INSERT INTO feed_state VALUES (?, ?, ?)",
+                    [batch.source, json.dumps(batch.state, default=str), now],
+                )
+            cur.execute(
+                """UPDATE load_batch SET finished_at = ?, rows_read = ?, rows_loaded = ?,
+                rows_quarantined = ?, status = 'ok', newest_data_at = ? WHERE batch_id = ?""",
+                [datetime.now(UTC), read, loaded, bad.height, _newest(good_d, good_r), batch_id],
+            )
+            Database.bump_data_version(cur)
+        reasons = dict(bad.group_by("reason").len().iter_rows()) if bad.height else {}
+        return BatchResult(batch_id, batch.source, "ok", read, loaded, bad.height, None,
+                           time.perf_counter() - started, reasons)  # fmt: skip
+
+    def record_failure(
+        self, batch: Batch, error: str, now: datetime | None = None, started: float | None = None
+    ) -> BatchResult:
+        """Record a run that loaded nothing (source down, unreadable file, crash in the load)."""
+        now = now or datetime.now(UTC)
+        with self.db.transaction() as cur:
+            batch_id = _next_batch_id(cur)
+            _insert_batch_row(cur, batch_id, batch, now, "failed")
+            cur.execute(
+                "UPDATE load_batch SET finished_at = ?, error = ?, rows_read = ?, rows_loaded = 0,"
+                " rows_quarantined = 0 WHERE batch_id = ?",
+                [datetime.now(UTC), error[:2000], batch.rows_read or 0, batch_id],
+            )
+        seconds = 0.0 if started is None else time.perf_counter() - started
+        return BatchResult(batch_id, batch.source, "failed", batch.rows_read or 0, error=error,
+                           seconds=seconds)  # fmt: skip

@@ -1,0 +1,134 @@
+"""Maintain the `fact` rollup the boards read, inside each load batch's transaction.
+
+Dossier feeds roll up to grain 'day' per (receipt day, unit, procedure, channel); report feeds to
+their own grain per (period, unit, procedure). One DOUBLE column per catalog measure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import duckdb
+
+from config import Config
+from warehouse.db import Database
+
+FACT_KEYS = ("source", "grain", "period_start", "unit_code", "sector_code", "procedure_code",
+             "channel", "month_start", "year")  # fmt: skip
+
+
+def catalog_fingerprint(config: Config) -> str:
+    text = "\n".join(f"{m.code}={m.dossier_sql}" for m in config.measures.values())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def measure_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    cols = [r[0] for r in cur.execute("DESCRIBE fact").fetchall()]
+    return [c for c in cols if c not in FACT_KEYS]
+
+
+def sync_catalog(db: Database, config: Config, as_of: datetime) -> bool:
+    """Give `fact` one column per measure; rebuild it when the measures changed. True if rebuilt."""
+    fingerprint = catalog_fingerprint(config)
+    if db.meta("measures_fingerprint") == fingerprint:
+        return False
+    with db.transaction() as cur:
+        existing = set(measure_columns(cur))
+        for code in config.measures:
+            if code not in existing:
+                cur.execute(f'ALTER TABLE fact ADD COLUMN "{code}" DOUBLE')
+        for code in existing - set(config.measures):
+            cur.execute(f'ALTER TABLE fact DROP COLUMN "{code}"')
+        cur.execute("DELETE FROM fact")
+        sources = [r[0] for r in cur.execute("SELECT DISTINCT source FROM dossier").fetchall()]
+        for source in sources:
+            refresh_dossier_days(cur, config, source, None, as_of)
+        for source in [r[0] for r in cur.execute("SELECT DISTINCT source FROM report").fetchall()]:
+            refresh_report_periods(cur, config, source, None)
+        Database.set_meta(cur, "measures_fingerprint", fingerprint)
+        Database.bump_data_version(cur)
+    return True
+
+
+def _dossier_measures(config: Config) -> str:
+    parts = []
+    for code, m in config.measures.items():
+        expr = "NULL" if m.dossier_sql is None else f"sum(CAST(({m.dossier_sql}) AS DOUBLE))"
+        parts.append(f'{expr} AS "{code}"')
+    return ",\n    ".join(parts)
+
+
+def refresh_dossier_days(
+    cur: duckdb.DuckDBPyConnection,
+    config: Config,
+    source: str,
+    days_table: str | None,
+    as_of: datetime,
+) -> None:
+    """Recompute the day facts of `source` for the days listed in `days_table` (all if None).
+
+    `days_table` is a table or view with one column `day`.
+    """
+    day_filter = "" if days_table is None else f"AND received_day IN (SELECT day FROM {days_table})"
+    fact_filter = "" if days_table is None else f"AND period_start IN (SELECT day FROM {days_table})"
+    cur.execute(
+        f"DELETE FROM fact WHERE source = $source AND channel IS NOT NULL {fact_filter}",
+        {"source": source},
+    )
+    cols = ", ".join(f'"{c}"' for c in config.measures)
+    cur.execute(
+        f"""
+        INSERT INTO fact (source, grain, period_start, unit_code, sector_code, procedure_code,
+                          channel, month_start, year, {cols})
+        SELECT d.source, 'day', d.received_day, d.unit_code, p.sector_code, d.procedure_code,
+               d.channel, date_trunc('month', d.received_day), year(d.received_day),
+               {_dossier_measures(config)}
+        FROM dossier d JOIN procedure p ON p.code = d.procedure_code
+        WHERE d.source = $source {day_filter}
+        GROUP BY ALL
+        """,
+        {"source": source, "as_of": as_of},
+    )
+
+
+def refresh_report_periods(
+    cur: duckdb.DuckDBPyConnection, config: Config, source: str, keys_table: str | None
+) -> None:
+    """Recompute report facts of `source` for the (unit_code, period_start, grain) keys listed.
+
+    Report facts are the ones with a null channel (dossier facts always have one).
+    """
+    params = {"source": source}
+    if keys_table is None:
+        cur.execute("DELETE FROM fact WHERE source = $source AND channel IS NULL", params)
+        key_filter = ""
+    else:
+        cur.execute(
+            f"""DELETE FROM fact f USING {keys_table} k
+            WHERE f.source = $source AND f.channel IS NULL AND f.unit_code = k.unit_code
+              AND f.period_start = k.period_start AND f.grain = k.grain""",
+            params,
+        )
+        key_filter = (
+            f"AND EXISTS (SELECT 1 FROM {keys_table} k WHERE k.unit_code = r.unit_code"
+            " AND k.period_start = r.period_start AND k.grain = r.grain)"
+        )
+    pivots = ",\n    ".join(
+        f"sum(value) FILTER (WHERE measure_code = '{code}') AS \"{code}\""
+        for code in config.measures
+    )
+    cols = ", ".join(f'"{c}"' for c in config.measures)
+    cur.execute(
+        f"""
+        INSERT INTO fact (source, grain, period_start, unit_code, sector_code, procedure_code,
+                          channel, month_start, year, {cols})
+        SELECT r.source, r.grain, r.period_start, r.unit_code, p.sector_code, r.procedure_code,
+               NULL, date_trunc('month', r.period_start), year(r.period_start),
+               {pivots}
+        FROM report r LEFT JOIN procedure p ON p.code = r.procedure_code
+        WHERE r.source = $source {key_filter}
+        GROUP BY ALL
+        """,
+        params,
+    )

@@ -1,0 +1,145 @@
+"""Row validation of canonical frames: pure functions, no I/O.
+
+Each function splits a frame into the rows to load and the rows to quarantine, the latter with a
+`raw` JSON copy of the row and the first `reason` it failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from config import Config
+from warehouse.shapes import CHANNELS, DOSSIER_REQUIRED, GRAINS, REPORT_REQUIRED
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Checked:
+    good: pl.DataFrame
+    bad: pl.DataFrame  # columns: raw (JSON of the row), reason
+
+
+def _reason(checks: list[tuple[pl.Expr, str | pl.Expr]]) -> pl.Expr:
+    """The first failed check's message, or null when the row passes every check.
+
+    A check that is null (an optional column left empty) passes: required columns have their
+    own null checks, which come first.
+    """
+    expr = pl.lit(None, dtype=pl.String)
+    for failed, message in reversed(checks):
+        msg = pl.lit(message) if isinstance(message, str) else message
+        expr = pl.when(failed.fill_null(False)).then(msg).otherwise(expr)
+    return expr
+
+
+def _split(frame: pl.DataFrame, checks: list[tuple[pl.Expr, str | pl.Expr]]) -> Checked:
+    tagged = frame.with_columns(_reason(checks).alias("_reason"))
+    good = tagged.filter(pl.col("_reason").is_null()).drop("_reason")
+    bad = tagged.filter(pl.col("_reason").is_not_null()).select(
+        pl.struct(frame.columns).struct.json_encode().alias("raw"),
+        pl.col("_reason").alias("reason"),
+    )
+    return Checked(good, bad)
+
+
+def _missing(required: tuple[str, ...]) -> list[tuple[pl.Expr, str]]:
+    return [(pl.col(c).is_null() | (pl.col(c).cast(pl.String) == ""), f"{c} is missing")
+            for c in required]  # fmt: skip
+
+
+def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checked:
+    units = pl.Series(sorted(config.unit_codes()))
+    procedures = pl.Series(sorted(config.procedures))
+    latest = now + FUTURE_SLACK
+    checks: list[tuple[pl.Expr, str | pl.Expr]] = [
+        *_missing(DOSSIER_REQUIRED),
+        (
+            ~pl.col("channel").is_in(list(CHANNELS)),
+            pl.format("channel {} is not one of online, direct, postal", pl.col("channel")),
+        ),
+        (~pl.col("unit_code").is_in(units), pl.format("unknown unit {}", pl.col("unit_code"))),
+        (
+            ~pl.col("procedure_code").is_in(procedures),
+            pl.format("unknown procedure {}", pl.col("procedure_code")),
+        ),
+        (
+            (pl.col("received_at") < EARLIEST) | (pl.col("received_at") > latest),
+            pl.format("received_at {} is outside 2000-01-01 .. now", pl.col("received_at")),
+        ),
+        (
+            pl.col("completed_at").is_not_null()
+            & (pl.col("completed_at") < pl.col("received_at")),
+            "completed_at is before received_at",
+        ),
+        (pl.col("completed_at") > latest, "completed_at is in the future"),
+        (pl.col("due_at") < pl.col("received_at"), "due_at is before received_at"),
+        (pl.col("supplements") < 0, "supplements is negative"),
+    ]
+    checked = _split(frame, checks)
+    # A dossier sent twice in one batch: the latest update wins, deterministically.
+    good = checked.good.sort("updated_at", nulls_last=False).unique(
+        "dossier_id", keep="last", maintain_order=True
+    )
+    return Checked(good, checked.bad)
+
+
+def ratio_pairs(config: Config) -> list[tuple[str, str]]:
+    """(numerator, denominator) measure pairs of the catalog's ratio metrics (counts only)."""
+    return sorted(
+        {
+            (m.numerator, m.denominator)
+            for m in config.metrics.values()
+            if m.denominator is not None and m.unit == "%"
+        }
+    )
+
+
+def check_reports(frame: pl.DataFrame, config: Config) -> Checked:
+    units = pl.Series(sorted(config.unit_codes()))
+    procedures = pl.Series(sorted(config.procedures))
+    measures = pl.Series(sorted(config.measures))
+    aligned = {
+        "day": pl.lit(True),
+        "week": pl.col("period_start").dt.weekday() == 1,
+        "month": pl.col("period_start").dt.day() == 1,
+        "quarter": (pl.col("period_start").dt.day() == 1)
+        & ((pl.col("period_start").dt.month() - 1) % 3 == 0),
+        "year": pl.col("period_start").dt.ordinal_day() == 1,
+    }
+    is_aligned = pl.lit(False)
+    for grain, cond in aligned.items():
+        is_aligned = pl.when(pl.col("grain") == grain).then(cond).otherwise(is_aligned)
+    key = ["unit_code", "period_start", "grain", "procedure_code"]
+    # numerator ≤ denominator, checked against the denominator row of the same key
+    over = pl.lit(False)
+    for num, den in ratio_pairs(config):
+        den_value = (
+            pl.when(pl.col("measure_code") == den).then(pl.col("value")).max().over(key)
+        )
+        over = over | ((pl.col("measure_code") == num) & (pl.col("value") > den_value))
+    checks: list[tuple[pl.Expr, str | pl.Expr]] = [
+        *_missing(REPORT_REQUIRED),
+        (
+            ~pl.col("grain").is_in(list(GRAINS)),
+            pl.format("grain {} is not one of day, week, month, quarter, year", pl.col("grain")),
+        ),
+        (~pl.col("unit_code").is_in(units), pl.format("unknown unit {}", pl.col("unit_code"))),
+        (
+            ~pl.col("measure_code").is_in(measures),
+            pl.format("unknown measure {}", pl.col("measure_code")),
+        ),
+        (
+            pl.col("procedure_code").is_not_null() & ~pl.col("procedure_code").is_in(procedures),
+            pl.format("unknown procedure {}", pl.col("procedure_code")),
+        ),
+        (~is_aligned, pl.format("period_start {} does not start a {}", "period_start", "grain")),
+        (pl.col("value") < 0, "value is negative"),
+        (~pl.col("value").is_finite(), "value is not a finite number"),
+        (over, "numerator is larger than its denominator"),
+    ]
+    return _split(frame, checks)
