@@ -3,5 +3,15 @@
 from config.loader import CONFIG_DIR, ConfigError, load_config
 from config.model import Config, Measure, Metric, Procedure, Sector, Target, Unit
 
-__all__ = ["CONFIG_DIR", "Config", "ConfigError", "Measure", "Metric", "Procedure", "Sector",
-           "Target", "Unit", "load_config"]
+__all__ = [
+    "CONFIG_DIR",
+    "Config",
+    "ConfigError",
+    "Measure",
+    "Metric",
+    "Procedure",
+    "Sector",
+    "Target",
+    "Unit",
+    "load_config",
+]

@@ -125,13 +125,34 @@ def load_sectors(path: Path) -> dict[str, Sector]:
         _need(path, where, r, "code", "name_vi", "name_en")
         if r["code"] in sectors:
             raise ConfigError(path, where, f"duplicate sector code {r['code']}")
-        sectors[r["code"]] = Sector(r["code"], r["name_vi"], r["name_en"])
+        sectors[r["code"]] = Sector(
+            r["code"], r["name_vi"], r["name_en"], r.get("department") or None
+        )
     return sectors
 
 
+def check_sector_departments(
+    path: Path, sectors: dict[str, Sector], units: tuple[Unit, ...]
+) -> None:
+    departments = {u.code for u in units if u.kind == "department"}
+    for s in sectors.values():
+        if s.department is not None and s.department not in departments:
+            raise ConfigError(path, f"sector {s.code}", f"unknown department {s.department!r}")
+
+
 def load_procedures(path: Path, sectors: dict[str, Sector]) -> dict[str, Procedure]:
-    cols = ("code", "sector_code", "level", "name_vi", "name_en", "full_process", "fee_bearing",
-            "issues_result", "paper_result", "max_days")  # fmt: skip
+    cols = (
+        "code",
+        "sector_code",
+        "level",
+        "name_vi",
+        "name_en",
+        "full_process",
+        "fee_bearing",
+        "issues_result",
+        "paper_result",
+        "max_days",
+    )
     procedures: dict[str, Procedure] = {}
     for where, r in _rows(path, cols):
         _need(path, where, r, "code", "sector_code", "level", "name_vi", "name_en")
@@ -217,7 +238,9 @@ def _metric(path: Path, code: str, m: dict, measures: dict[str, Measure]) -> Met
     )
 
 
-def load_targets(path: Path, metrics: dict[str, Metric], unit_codes: set[str]) -> tuple[Target, ...]:
+def load_targets(
+    path: Path, metrics: dict[str, Metric], unit_codes: set[str]
+) -> tuple[Target, ...]:
     targets: dict[tuple[str, int, str | None], Target] = {}
     for where, r in _rows(path, ("metric", "year", "unit_code", "value")):
         _need(path, where, r, "metric", "year", "value")
@@ -244,7 +267,10 @@ def load_tilemap(path: Path, unit_codes: set[str]) -> dict[str, tuple[int, int]]
     for where, r in _rows(path, ("unit_code", "col", "row")):
         if r["unit_code"] not in unit_codes:
             raise ConfigError(path, where, f"unknown unit {r['unit_code']!r}")
-        cell = (_number(path, where, "col", r["col"], int), _number(path, where, "row", r["row"], int))
+        cell = (
+            _number(path, where, "col", r["col"], int),
+            _number(path, where, "row", r["row"], int),
+        )
         if cell in cells.values():
             raise ConfigError(path, where, f"cell {cell} is already taken")
         cells[r["unit_code"]] = cell
@@ -255,6 +281,7 @@ def load_config(directory: Path | str = CONFIG_DIR) -> Config:
     d = Path(directory)
     units = load_units(d / "units.csv")
     sectors = load_sectors(d / "sectors.csv")
+    check_sector_departments(d / "sectors.csv", sectors, units)
     procedures = load_procedures(d / "procedures.csv", sectors)
     measures, metrics = load_catalog(d / "metrics.toml")
     codes = {u.code for u in units}

@@ -36,6 +36,7 @@ class Sector:
     code: str
     name_vi: str
     name_en: str
+    department: str | None = None  # the city department (Sở) that handles the sector
 
     def name(self, lang: str) -> str:
         return self.name_vi if lang == "vi" else self.name_en

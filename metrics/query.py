@@ -33,8 +33,13 @@ DIMENSIONS = {
     "channel": "f.channel",
     "source": "f.source",
 }
-DIMENSION_COLUMNS = {"unit": "unit_code", "sector": "sector_code", "procedure": "procedure_code",
-                     "channel": "channel", "source": "source"}  # fmt: skip
+DIMENSION_COLUMNS = {
+    "unit": "unit_code",
+    "sector": "sector_code",
+    "procedure": "procedure_code",
+    "channel": "channel",
+    "source": "source",
+}
 OFFSETS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
 
 
@@ -58,8 +63,9 @@ class Filters:
         unknown = set(value) - set(cls.__dataclass_fields__)
         if unknown:
             raise QueryError(f"unknown filter(s): {', '.join(sorted(unknown))}")
-        return cls(**{k: (tuple(v) if isinstance(v, list | tuple | set) else v)
-                      for k, v in value.items()})  # fmt: skip
+        return cls(
+            **{k: (tuple(v) if isinstance(v, list | tuple | set) else v) for k, v in value.items()}
+        )
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,8 @@ def build_sql(config: Config, req: Request) -> tuple[str, dict[str, Any]]:
             params[name] = list(values)
             where.append(f"list_contains(${name}, {column})")
     joins = [
-        "JOIN unit_tree s ON s.descendant = f.unit_code AND s.ancestor = $scope"
-        " AND f.period_start BETWEEN s.valid_from AND s.valid_to"
+        ("JOIN unit_tree s ON s.descendant = f.unit_code AND s.ancestor = $scope"
+        " AND f.period_start BETWEEN s.valid_from AND s.valid_to")
     ]
     ctes = ""
     if "unit" in req.by:
@@ -186,14 +192,21 @@ def _with_comparisons(
     if req.grain == "total":
         prev_start, prev_end = previous_range(req.start, req.end)
         prev = run(con, config, replace(req, start=prev_start, end=prev_end))
-        yoy = run(con, config, replace(req, start=add_months(req.start, -12),
-                                       end=add_months(req.end, -12)))  # fmt: skip
-        shifted = {k: v.with_columns(pl.lit(req.start).alias("period"))
-                   for k, v in (("prev", prev), ("yoy", yoy))}  # fmt: skip
+        yoy = run(
+            con,
+            config,
+            replace(req, start=add_months(req.start, -12), end=add_months(req.end, -12)),
+        )
+        shifted = {
+            k: v.with_columns(pl.lit(req.start).alias("period"))
+            for k, v in (("prev", prev), ("yoy", yoy))
+        }
     else:
         # One query over the year before as well, then each bucket meets its predecessors.
         first = bucket_start(req.start, req.grain)
-        history_start = first - timedelta(weeks=53) if req.grain == "week" else add_months(first, -12)
+        history_start = (
+            first - timedelta(weeks=53) if req.grain == "week" else add_months(first, -12)
+        )
         history = run(con, config, replace(req, start=history_start))
         year = "52w" if req.grain == "week" else "1y"
         shifted = {
@@ -208,16 +221,16 @@ def _with_comparisons(
 
 def _with_targets(config: Config, req: Request, frame: pl.DataFrame) -> pl.DataFrame:
     scope = req.filters.unit or config.root.code
-    units = frame["unit_code"] if "unit_code" in frame.columns else pl.Series([scope] * frame.height)
+    units = (
+        frame["unit_code"] if "unit_code" in frame.columns else pl.Series([scope] * frame.height)
+    )
     years = frame["period"].dt.year() if frame.height else pl.Series([], dtype=pl.Int32)
     pairs = set(zip(units.to_list(), years.to_list(), strict=True))
     for code in req.metrics:
         lookup = {pair: target_for(config, code, pair[1], pair[0]) for pair in pairs}
         targets = [lookup[p] for p in zip(units.to_list(), years.to_list(), strict=True)]
         frame = frame.with_columns(pl.Series(f"{code}_target", targets, dtype=pl.Float64))
-        frame = frame.with_columns(
-            (pl.col(code) - pl.col(f"{code}_target")).alias(f"{code}_gap")
-        )
+        frame = frame.with_columns((pl.col(code) - pl.col(f"{code}_target")).alias(f"{code}_gap"))
     return frame
 
 

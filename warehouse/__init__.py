@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from config import Config
-from warehouse.db import Database
+from warehouse.db import Database, scalar
 from warehouse.loading import Batch, BatchResult, Loader, Reject
 from warehouse.reference import write_reference
 from warehouse.rollup import sync_catalog
@@ -33,7 +33,19 @@ class Warehouse:
         return self.db.data_version()
 
     def is_empty(self) -> bool:
-        return self.cursor().execute("SELECT count(*) FROM load_batch").fetchone()[0] == 0
+        return scalar(self.cursor(), "SELECT count(*) FROM load_batch") == 0
+
+    def newest_by_source(self) -> dict[str, datetime]:
+        """The newest data time each source has delivered (from its successful batches)."""
+        rows = (
+            self.cursor()
+            .execute(
+                "SELECT source, max(newest_data_at) FROM load_batch WHERE status = 'ok'"
+                " AND newest_data_at IS NOT NULL GROUP BY source ORDER BY source"
+            )
+            .fetchall()
+        )
+        return {source: ts for source, ts in rows}
 
     def close(self) -> None:
         self.db.close()

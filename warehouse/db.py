@@ -18,6 +18,13 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 
 
+def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None):
+    """The first column of the first row, or None. Fetches everything: DuckDB 2 refuses new
+    relation queries on a cursor whose last result was not read to the end."""
+    rows = cur.execute(sql, params).fetchall()
+    return rows[0][0] if rows else None
+
+
 def migration_files() -> list[tuple[int, Path]]:
     files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
     return [(int(p.name[:3]), p) for p in files]
@@ -60,12 +67,13 @@ class Database:
 
     def schema_version(self) -> int:
         cur = self.cursor()
-        exists = cur.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'"
-        ).fetchone()[0]
+        exists = scalar(
+            cur,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migration'",
+        )
         if not exists:
             return 0
-        return cur.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchone()[0]
+        return scalar(cur, "SELECT coalesce(max(version), 0) FROM schema_migration")
 
     def migrate(self, upto: int | None = None) -> list[int]:
         """Apply the numbered migrations not applied yet, each in its own transaction."""
@@ -89,12 +97,11 @@ class Database:
         return applied
 
     def data_version(self) -> int:
-        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-        return int(row[0]) if row else 0
+        value = scalar(self.cursor(), "SELECT value FROM meta WHERE key = 'data_version'")
+        return int(value or 0)
 
     def meta(self, key: str) -> str | None:
-        row = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+        return scalar(self.cursor(), "SELECT value FROM meta WHERE key = ?", [key])
 
     @staticmethod
     def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from config import Config
-from warehouse.db import Database
+from warehouse.db import Database, scalar
 from warehouse.rollup import refresh_dossier_days, refresh_report_periods
 from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, conform
 from warehouse.validate import check_dossiers, check_reports
@@ -60,7 +60,7 @@ class Batch:
 
 
 def _next_batch_id(cur: duckdb.DuckDBPyConnection) -> int:
-    return cur.execute("SELECT nextval('batch_id_seq')").fetchone()[0]
+    return scalar(cur, "SELECT nextval('batch_id_seq')")
 
 
 def _insert_batch_row(cur, batch_id: int, batch: Batch, started: datetime, status: str) -> None:
@@ -197,7 +197,7 @@ class Loader:
         started = time.perf_counter()
         try:
             return self._load(batch, now, started)
-        except Exception as exc:  # noqa: BLE001 — any failure becomes a recorded failed batch
+        except Exception as exc:
             log.exception("load batch for %s failed", batch.source)
             return self.record_failure(batch, f"{type(exc).__name__}: {exc}", now, started)
 
@@ -244,8 +244,17 @@ class Loader:
             )
             Database.bump_data_version(cur)
         reasons = dict(bad.group_by("reason").len().iter_rows()) if bad.height else {}
-        return BatchResult(batch_id, batch.source, "ok", read, loaded, bad.height, None,
-                           time.perf_counter() - started, reasons)  # fmt: skip
+        return BatchResult(
+            batch_id,
+            batch.source,
+            "ok",
+            read,
+            loaded,
+            bad.height,
+            None,
+            time.perf_counter() - started,
+            reasons,
+        )
 
     def record_failure(
         self, batch: Batch, error: str, now: datetime | None = None, started: float | None = None
@@ -261,5 +270,6 @@ class Loader:
                 [datetime.now(UTC), error[:2000], batch.rows_read or 0, batch_id],
             )
         seconds = 0.0 if started is None else time.perf_counter() - started
-        return BatchResult(batch_id, batch.source, "failed", batch.rows_read or 0, error=error,
-                           seconds=seconds)  # fmt: skip
+        return BatchResult(
+            batch_id, batch.source, "failed", batch.rows_read or 0, error=error, seconds=seconds
+        )

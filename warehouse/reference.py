@@ -41,12 +41,28 @@ def write_reference(cur: duckdb.DuckDBPyConnection, config: Config) -> None:
     """Replace the reference tables (inside the caller's transaction)."""
     units = pl.DataFrame(
         [
-            (u.code, u.parent_code, u.kind, u.name_vi, u.name_en, u.valid_from, u.valid_to,
-             u.gso_code)  # fmt: skip
+            (
+                u.code,
+                u.parent_code,
+                u.kind,
+                u.name_vi,
+                u.name_en,
+                u.valid_from,
+                u.valid_to,
+                u.gso_code,
+            )
             for u in config.units
         ],
-        schema=["code", "parent_code", "kind", "name_vi", "name_en", "valid_from", "valid_to",
-                "gso_code"],  # fmt: skip
+        schema=[
+            "code",
+            "parent_code",
+            "kind",
+            "name_vi",
+            "name_en",
+            "valid_from",
+            "valid_to",
+            "gso_code",
+        ],
         orient="row",
     )
     sectors = pl.DataFrame([vars(s) for s in config.sectors.values()])

@@ -14,8 +14,17 @@ import duckdb
 from config import Config
 from warehouse.db import Database
 
-FACT_KEYS = ("source", "grain", "period_start", "unit_code", "sector_code", "procedure_code",
-             "channel", "month_start", "year")  # fmt: skip
+FACT_KEYS = (
+    "source",
+    "grain",
+    "period_start",
+    "unit_code",
+    "sector_code",
+    "procedure_code",
+    "channel",
+    "month_start",
+    "year",
+)
 
 
 def catalog_fingerprint(config: Config) -> str:
@@ -71,7 +80,9 @@ def refresh_dossier_days(
     `days_table` is a table or view with one column `day`.
     """
     day_filter = "" if days_table is None else f"AND received_day IN (SELECT day FROM {days_table})"
-    fact_filter = "" if days_table is None else f"AND period_start IN (SELECT day FROM {days_table})"
+    fact_filter = (
+        "" if days_table is None else f"AND period_start IN (SELECT day FROM {days_table})"
+    )
     cur.execute(
         f"DELETE FROM fact WHERE source = $source AND channel IS NOT NULL {fact_filter}",
         {"source": source},

@@ -30,8 +30,14 @@ DOSSIER_SCHEMA: dict[str, pl.DataType] = {
     "updated_at": UTC_TS,
 }
 DOSSIER_REQUIRED = ("dossier_id", "unit_code", "procedure_code", "channel", "received_at", "due_at")
-DOSSIER_FLAGS = ("record_digitized", "result_digitized", "e_result", "reused_data", "paid_online",
-                 "full_process")  # fmt: skip
+DOSSIER_FLAGS = (
+    "record_digitized",
+    "result_digitized",
+    "e_result",
+    "reused_data",
+    "paid_online",
+    "full_process",
+)
 CHANNELS = ("online", "direct", "postal")
 
 REPORT_SCHEMA: dict[str, pl.DataType] = {

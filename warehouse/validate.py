@@ -48,8 +48,10 @@ def _split(frame: pl.DataFrame, checks: list[tuple[pl.Expr, str | pl.Expr]]) -> 
 
 
 def _missing(required: tuple[str, ...]) -> list[tuple[pl.Expr, str]]:
-    return [(pl.col(c).is_null() | (pl.col(c).cast(pl.String) == ""), f"{c} is missing")
-            for c in required]  # fmt: skip
+    return [
+        (pl.col(c).is_null() | (pl.col(c).cast(pl.String) == ""), f"{c} is missing")
+        for c in required
+    ]
 
 
 def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checked:
@@ -72,8 +74,7 @@ def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checke
             pl.format("received_at {} is outside 2000-01-01 .. now", pl.col("received_at")),
         ),
         (
-            pl.col("completed_at").is_not_null()
-            & (pl.col("completed_at") < pl.col("received_at")),
+            pl.col("completed_at").is_not_null() & (pl.col("completed_at") < pl.col("received_at")),
             "completed_at is before received_at",
         ),
         (pl.col("completed_at") > latest, "completed_at is in the future"),
@@ -118,9 +119,7 @@ def check_reports(frame: pl.DataFrame, config: Config) -> Checked:
     # numerator ≤ denominator, checked against the denominator row of the same key
     over = pl.lit(False)
     for num, den in ratio_pairs(config):
-        den_value = (
-            pl.when(pl.col("measure_code") == den).then(pl.col("value")).max().over(key)
-        )
+        den_value = pl.when(pl.col("measure_code") == den).then(pl.col("value")).max().over(key)
         over = over | ((pl.col("measure_code") == num) & (pl.col("value") > den_value))
     checks: list[tuple[pl.Expr, str | pl.Expr]] = [
         *_missing(REPORT_REQUIRED),

@@ -10,7 +10,7 @@ CREATE TABLE unit_tree (
     ancestor VARCHAR NOT NULL, descendant VARCHAR NOT NULL, distance INTEGER NOT NULL,
     valid_from DATE NOT NULL, valid_to DATE NOT NULL
 );
-CREATE TABLE sector (code VARCHAR PRIMARY KEY, name_vi VARCHAR, name_en VARCHAR);
+CREATE TABLE sector (code VARCHAR PRIMARY KEY, name_vi VARCHAR, name_en VARCHAR, department VARCHAR);
 CREATE TABLE procedure (
     code VARCHAR PRIMARY KEY, sector_code VARCHAR NOT NULL, level VARCHAR NOT NULL,
     name_vi VARCHAR, name_en VARCHAR, full_process BOOLEAN NOT NULL, fee_bearing BOOLEAN NOT NULL,

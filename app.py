@@ -1,0 +1,129 @@
+"""The operations center web app: `python app.py` or `gunicorn --workers 1 --threads 16 app:server`.
+
+Start-up: validate the configuration (refuse to start on any error), open the DuckDB file and
+migrate it, load the demo city into an empty warehouse when demo mode is on, then serve the pages.
+One worker only: DuckDB allows a single read-write process on the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+from flask import jsonify
+
+from config import CONFIG_DIR, ConfigError, load_config
+from config.settings import Settings
+from connectors.demo_city import load_demo
+from dashboards._runtime import Runtime, install
+from warehouse import open_warehouse
+
+log = logging.getLogger("ioc")
+
+
+def _navbar() -> dbc.Navbar:
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"]))
+        for page in dash.page_registry.values()
+        if not page.get("hidden")
+    ]
+    return dbc.Navbar(
+        dbc.Container([dbc.NavbarBrand("IOC · TP.HCM", href="/"), dbc.Nav(links, navbar=True)]),
+        color="dark",
+        dark=True,
+        id="app-navbar",
+    )
+
+
+def create_app(settings: Settings) -> dash.Dash:
+    config = load_config(settings.config_dir or CONFIG_DIR)
+    wh = open_warehouse(settings.warehouse_path, config)
+    if settings.demo and wh.is_empty():
+        log.info("empty warehouse: loading the demo city")
+        result = load_demo(wh)
+        log.info("demo city loaded: %s rows in %.1f s", result.rows_loaded, result.seconds)
+    install(Runtime(settings, config, wh))
+
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(Path(__file__).resolve().parent / "dashboards"),
+        external_stylesheets=[],  # Bootstrap ships in assets/vendor: nothing from the internet
+        title="IOC · TP.HCM",
+        suppress_callback_exceptions=True,
+    )
+    app.layout = html.Div([_navbar(), dash.page_container])
+
+    @app.server.get("/healthz")
+    def healthz():
+        newest = wh.newest_by_source()
+        return jsonify(
+            status="ok",
+            data_version=wh.data_version(),
+            schema_version=wh.db.schema_version(),
+            newest_data={k: v.isoformat() for k, v in newest.items()},
+        )
+
+    return app
+
+
+def parse_args(argv: list[str]) -> Settings:
+    env = Settings.from_env()
+    p = argparse.ArgumentParser(description="Ho Chi Minh City Intelligent Operations Center")
+    p.add_argument("--host", default=env.host, help="IOC_HOST (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=env.port, help="IOC_PORT (default 8050)")
+    p.add_argument("--data-dir", type=Path, default=env.data_dir, help="IOC_DATA_DIR (./data)")
+    p.add_argument("--config-dir", type=Path, default=env.config_dir, help="IOC_CONFIG_DIR")
+    p.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=env.demo,
+        help="IOC_DEMO: load the demo city into an empty warehouse (default on)",
+    )
+    p.add_argument(
+        "--scheduler",
+        action=argparse.BooleanOptionalAction,
+        default=env.scheduler,
+        help="IOC_SCHEDULER: run the feeds on their schedules (default on)",
+    )
+    a = p.parse_args(argv)
+    return replace(
+        env,
+        host=a.host,
+        port=a.port,
+        data_dir=a.data_dir,
+        config_dir=a.config_dir,
+        demo=a.demo,
+        scheduler=a.scheduler,
+    )
+
+
+def _create_or_exit(settings: Settings) -> dash.Dash:
+    try:
+        return create_app(settings)
+    except ConfigError as e:
+        # Refuse to run half-configured: say which file, which row, what is wrong.
+        print(f"configuration error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = parse_args(sys.argv[1:] if argv is None else argv)
+    app = _create_or_exit(settings)
+    app.run(host=settings.host, port=settings.port, debug=False)
+
+
+if __name__ == "__main__":
+    main()
+else:  # imported by gunicorn (app:server) or a test: settings come from IOC_* variables
+    app = _create_or_exit(Settings.from_env())
+    server = app.server

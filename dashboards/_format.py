@@ -1,0 +1,61 @@
+"""Numbers, dates and words as each language writes them (vi: 89,7% and 23/11/2026)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from config import Metric
+
+LANGS = ("vi", "en")
+NO_DATA = {"vi": "không có dữ liệu", "en": "no data"}
+
+
+def number(value: float | None, decimals: int, lang: str) -> str:
+    if value is None:
+        return NO_DATA[lang]
+    text = f"{value:,.{decimals}f}"
+    if lang == "vi":  # Vietnamese swaps the separators: 1.234,5
+        text = text.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")
+    return text
+
+
+def metric_value(metric: Metric, value: float | None, lang: str) -> str:
+    if value is None:
+        return NO_DATA[lang]
+    text = number(value, metric.decimals, lang)
+    if metric.is_percent:
+        return f"{text}%"
+    unit = {"days": {"vi": "ngày", "en": "days"}, "dossiers": {"vi": "hồ sơ", "en": "dossiers"}}
+    return f"{text} {unit.get(metric.unit, {}).get(lang, metric.unit)}"
+
+
+def delta(metric: Metric, change: float | None, lang: str) -> str:
+    """A signed change, in points for rates ("+1,2 điểm" / "+1.2 pts")."""
+    if change is None:
+        return "–"
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    text = number(abs(change), metric.decimals, lang)
+    if metric.is_percent:
+        return f"{sign}{text} {'điểm' if lang == 'vi' else 'pts'}"
+    return f"{sign}{text}"
+
+
+def day(d: date | datetime, lang: str) -> str:
+    return d.strftime("%d/%m/%Y") if lang == "vi" else d.strftime("%d %b %Y")
+
+
+def moment(ts: datetime | None, lang: str) -> str:
+    if ts is None:
+        return NO_DATA[lang]
+    return ts.strftime("%H:%M %d/%m/%Y") if lang == "vi" else ts.strftime("%H:%M, %d %b %Y")
+
+
+STATUS_TEXT = {
+    "ok": {"vi": "Đạt mục tiêu", "en": "On target"},
+    "warning": {"vi": "Cảnh báo", "en": "Warning"},
+    "critical": {"vi": "Nghiêm trọng", "en": "Critical"},
+    "no_data": {"vi": "Không có dữ liệu", "en": "No data"},
+    "no_target": {"vi": "Chưa có mục tiêu", "en": "No target"},
+}
+# The icon repeats what the colour says, for colour-blind viewers and grey-scale screens.
+STATUS_ICON = {"ok": "✔", "warning": "▲", "critical": "✖", "no_data": "○", "no_target": "·"}

@@ -1,0 +1,40 @@
+"""What the pages read from: the warehouse and configuration the app opened at start-up.
+
+Pages never write warehouse data; they read through cursors of this one process's connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from config import Config
+from config.settings import Settings
+from warehouse import Warehouse
+
+LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: Config
+    warehouse: Warehouse
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    global _current
+    _current = runtime
+
+
+def runtime() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the app has not opened its warehouse yet")
+    return _current
+
+
+def local_today(now: datetime | None = None) -> date:
+    return ((now or datetime.now(UTC)) + LOCAL_OFFSET).date()
