@@ -1,0 +1,98 @@
+"""The connector protocol and the registry of source kinds.
+
+A connector turns one configured feed into *pulls*: canonical polars frames plus the cursor that
+follows them. The runner turns each pull into one warehouse load batch, so a pull's rows and its
+cursor commit together (exactly once) and a crash between pulls resumes from the last commit.
+Connectors never compute rates and never touch the warehouse.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+import polars as pl
+
+from config import Config
+from connectors.feeds import Feed
+from warehouse.loading import Batch, Reject
+
+# Modules that register the built-in kinds (imported on first use of the registry).
+BUILTIN_MODULES = ("connectors.files", "connectors.rest", "connectors.sql",
+                   "connectors.national_portal")  # fmt: skip
+_REGISTRY: dict[str, type[Connector]] = {}
+
+# (source_key, content_hash) -> already loaded by an ok batch? Lets a file feed skip what it has.
+Seen = Callable[[str, str], bool]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A backfill range of local calendar days, both ends inclusive."""
+
+    start: date
+    end: date
+
+
+@dataclass
+class Pull:
+    """One unit of work for the loader: rows (and parse rejects) plus the cursor after them."""
+
+    dossiers: pl.DataFrame | None = None
+    reports: pl.DataFrame | None = None
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int = 0
+    state: dict[str, Any] | None = None  # None: leave the feed's cursor as it is (backfills)
+    source_key: str | None = None
+    content_hash: str | None = None
+
+    def batch(self, source: str) -> Batch:
+        # An empty frame is "nothing": conform() would broadcast its defaults into a phantom row.
+        dossiers = self.dossiers if self.dossiers is not None and self.dossiers.height else None
+        reports = self.reports if self.reports is not None and self.reports.height else None
+        return Batch(source=source, dossiers=dossiers, reports=reports,
+                      rejects=list(self.rejects), rows_read=self.rows_read,
+                      source_key=self.source_key, content_hash=self.content_hash,
+                      state=self.state)  # fmt: skip
+
+
+class SourceError(RuntimeError):
+    """The source could not be read (down, refused, malformed): the run fails, data is kept."""
+
+
+class Connector(ABC):
+    kind: ClassVar[str]
+
+    def __init__(self, feed: Feed, config: Config):
+        self.feed, self.config = feed, config
+
+    @abstractmethod
+    def pulls(
+        self, state: dict[str, Any], window: Window | None = None, seen: Seen | None = None
+    ) -> Iterator[Pull]:
+        """Pulls from the cursor in `state` on (or over `window`, leaving the cursor alone)."""
+
+    def close(self) -> None:
+        """Release connections (called by the runner after every run)."""
+
+
+def register(cls: type[Connector]) -> type[Connector]:
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def registry() -> dict[str, type[Connector]]:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    return dict(_REGISTRY)
+
+
+def make_connector(feed: Feed, config: Config) -> Connector:
+    kinds = registry()
+    if feed.kind not in kinds:
+        raise KeyError(f"no connector for kind {feed.kind!r}")
+    return kinds[feed.kind](feed, config)

@@ -1,0 +1,201 @@
+"""Pure parsing: a source's raw rows → canonical frames, plus the rows that could not be read.
+
+No I/O here. Every connector ends in `parse_dossiers` or `parse_reports`: rename the source's
+columns by the feed's mapping, translate coded values (e.g. "Trực tuyến" → "online"), read
+numbers, dates and flags the way the feed writes them (decimal comma, dd/mm/yyyy, local time),
+and split off rows with a value that cannot be read, as `Reject(raw JSON, reason)`. Whether a
+readable row makes sense (known unit, completed ≥ received, …) is the loader's check, not ours.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import polars as pl
+
+from connectors.feeds import Feed, Parse
+from warehouse.loading import Reject
+from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, UTC_TS
+
+_ISO_AWARE = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%#z", "%Y-%m-%d %H:%M:%S%.f%#z",
+              "%Y-%m-%d %H:%M:%S%#z")  # fmt: skip
+_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f",
+              "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")  # fmt: skip
+_ISO_DATE = ("%Y-%m-%d",)
+
+
+def canonical_columns(frame: pl.DataFrame, feed: Feed) -> pl.DataFrame:
+    """Rename mapped columns to canonical names; drop the rest (canonical names pass through).
+
+    Header matching ignores a BOM, case and surrounding spaces: exports differ in those.
+    """
+    wanted = {_norm(k): v for k, v in feed.columns.items()}
+    keep: dict[str, str] = {}
+    for col in frame.columns:
+        target = wanted.get(_norm(col))
+        if target is None and col in (DOSSIER_SCHEMA | REPORT_SCHEMA):
+            target = col
+        if target is not None and target not in keep.values():
+            keep[col] = target
+    return frame.select([pl.col(c).alias(t) for c, t in keep.items()])
+
+
+def _norm(name: str) -> str:
+    return name.replace("\ufeff", "").strip().casefold()
+
+
+def _as_text(expr: pl.Expr) -> pl.Expr:
+    text = expr.cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _number(expr: pl.Expr, dtype: pl.DataType, parse: Parse, src: pl.DataType) -> pl.Expr:
+    if src.is_numeric():
+        return expr.cast(dtype, strict=False)
+    text = _as_text(expr).str.replace_all(r"\s", "")
+    if parse.decimal_comma:  # "1.234,5": dots group thousands, the comma is the decimal point
+        text = text.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    else:
+        text = text.str.replace_all(",", "", literal=True)
+    if dtype.is_integer():
+        as_float = text.cast(pl.Float64, strict=False)
+        return pl.when(as_float == as_float.round(0)).then(as_float.cast(dtype, strict=False))
+    return text.cast(dtype, strict=False)
+
+
+def _flag(expr: pl.Expr, parse: Parse, src: pl.DataType) -> pl.Expr:
+    if src == pl.Boolean:
+        return expr
+    if src.is_numeric():
+        return expr != 0
+    text = _as_text(expr).str.to_lowercase()
+    return (
+        pl.when(text.is_in(list(parse.true_values)))
+        .then(True)
+        .when(text.is_in(list(parse.false_values)))
+        .then(False)
+        .otherwise(None)
+    )
+
+
+def _formats(parse: Parse, date_only: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(offset-aware formats, naive formats) to try in order."""
+    if parse.date_format:
+        day = parse.date_format.split(" ")[0]
+        return (), ((day,) if date_only else (parse.date_format, day))
+    return ((), _ISO_DATE) if date_only else (_ISO_AWARE, _ISO_NAIVE)
+
+
+def _timestamp(expr: pl.Expr, parse: Parse, src: pl.DataType) -> pl.Expr:
+    local = parse.timezone
+    if isinstance(src, pl.Datetime):
+        if src.time_zone is None:  # a naive timestamp is the source's local wall time
+            expr = expr.dt.replace_time_zone(local, ambiguous="earliest", non_existent="null")
+        return expr.dt.convert_time_zone("UTC").cast(UTC_TS)
+    if src == pl.Date:
+        return expr.cast(pl.Datetime("us")).dt.replace_time_zone(local).dt.convert_time_zone("UTC")
+    text = _as_text(expr).str.replace(r"Z$", "+00:00")
+    aware, naive = _formats(parse, date_only=False)
+    tries = [text.str.strptime(UTC_TS, f, strict=False) for f in aware]
+    tries += [
+        text.str.strptime(pl.Datetime("us"), f, strict=False)
+        .dt.replace_time_zone(local, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+        for f in naive
+    ]
+    return pl.coalesce(tries)
+
+
+def _date(expr: pl.Expr, parse: Parse, src: pl.DataType) -> pl.Expr:
+    if src == pl.Date:
+        return expr
+    if isinstance(src, pl.Datetime):
+        return expr.dt.date()
+    text = _as_text(expr).str.slice(0, 10)
+    _, naive = _formats(parse, date_only=True)
+    return pl.coalesce([text.str.strptime(pl.Date, f, strict=False) for f in naive])
+
+
+def _converter(name: str, dtype: pl.DataType, feed: Feed, src: pl.DataType) -> pl.Expr:
+    col, parse = pl.col(name), feed.parse
+    if dtype == pl.String:
+        text = _as_text(col)
+        mapping = feed.values.get(name)
+        if mapping:
+            text = text.replace(mapping)
+        return text
+    if dtype == pl.Boolean:
+        return _flag(col, parse, src)
+    if isinstance(dtype, pl.Datetime):
+        return _timestamp(col, parse, src)
+    if dtype == pl.Date:
+        return _date(col, parse, src)
+    return _number(col, dtype, parse, src)
+
+
+def _parse(
+    frame: pl.DataFrame, schema: dict[str, pl.DataType], feed: Feed
+) -> tuple[pl.DataFrame, list[Reject]]:
+    if frame.height == 0:
+        return pl.DataFrame(schema={c: t for c, t in schema.items() if c in frame.columns}), []
+    present = [c for c in schema if c in frame.columns]
+    converted, failures = [], []
+    for name in present:
+        src = frame.schema[name]
+        value = _converter(name, schema[name], feed, src)
+        converted.append(value.alias(name))
+        given = pl.col(name).is_not_null() & (_as_text(pl.col(name)).is_not_null())
+        failures.append(
+            pl.when(given & value.is_null())
+            .then(pl.format(f"{name}: cannot read {{}}", _as_text(pl.col(name))))
+            .otherwise(None)
+        )
+    reason = pl.coalesce(failures) if failures else pl.lit(None, pl.String)
+    tagged = frame.with_columns(reason.alias("_reason"), pl.int_range(pl.len()).alias("_row"))
+    bad = tagged.filter(pl.col("_reason").is_not_null())
+    good = tagged.filter(pl.col("_reason").is_null()).select(converted)
+    rejects = [
+        Reject(raw=_raw_json(row, frame.columns), reason=row["_reason"])
+        for row in bad.iter_rows(named=True)
+    ]
+    return good, rejects
+
+
+def _raw_json(row: dict, columns: Iterable[str]) -> str:
+    return json.dumps({c: row[c] for c in columns}, ensure_ascii=False, default=str)
+
+
+def parse_dossiers(frame: pl.DataFrame, feed: Feed) -> tuple[pl.DataFrame, list[Reject]]:
+    """Source rows → canonical dossier columns (those the source has) and unreadable rows."""
+    return _parse(canonical_columns(frame, feed), DOSSIER_SCHEMA, feed)
+
+
+def parse_reports(
+    frame: pl.DataFrame, feed: Feed, grain: str | None = None
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """Source rows → canonical report rows.
+
+    A *wide* sheet (one row per unit and period, one column per measure, as departments keep
+    them) is unpivoted by the feed's `measures` table first; `grain` fills a missing grain column.
+    """
+    if feed.measures:
+        ids = {_norm(k): v for k, v in feed.columns.items()}
+        id_cols = [c for c in frame.columns if _norm(c) in ids]
+        wanted = {_norm(k): v for k, v in feed.measures.items()}
+        measure_cols = [c for c in frame.columns if _norm(c) in wanted]
+        frame = frame.with_columns(
+            [pl.col(c).cast(pl.String) for c in measure_cols]
+        ).unpivot(index=id_cols, on=measure_cols, variable_name="measure_code", value_name="value")
+        frame = frame.with_columns(
+            pl.col("measure_code").map_elements(lambda c: wanted[_norm(c)], pl.String)
+        )
+    frame = canonical_columns(frame, feed) if not feed.measures else _rename_ids(frame, feed)
+    if "grain" not in frame.columns and grain is not None:
+        frame = frame.with_columns(pl.lit(grain).alias("grain"))
+    return _parse(frame, REPORT_SCHEMA, feed)
+
+
+def _rename_ids(frame: pl.DataFrame, feed: Feed) -> pl.DataFrame:
+    renamed = canonical_columns(frame.drop("measure_code", "value"), feed)
+    return renamed.with_columns(frame["measure_code"], frame["value"])
