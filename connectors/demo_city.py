@@ -242,14 +242,15 @@ def generate(
     decides which dossiers are still open.
     """
     now = now or datetime.now(UTC)
-    end = end or (now + LOCAL_OFFSET).date()
+    today = (now + LOCAL_OFFSET).date()
+    end = end or today
     cells = _cells(config, seed, SCALES[scale])
     first = start
     while first <= end:
         last = min(add_months(first.replace(day=1), 1) - timedelta(days=1), end)
         # One generator per month: regenerating one month gives the same rows.
         rng = np.random.default_rng([seed, first.year, first.month])
-        frame = _month(config, cells, first, last, end, now, rng)
+        frame = _month(config, cells, first, last, today, now, rng)
         if frame.height:
             # Nothing is received after `now`: the rest of today has not happened yet.
             yield frame.filter(pl.col("received_at") <= now)

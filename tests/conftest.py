@@ -2,11 +2,20 @@
 
 Sections:
   - Paths
+  - A served app (a real `python app.py` process on a free loopback port)
   - Browser tests (pytest-playwright with the system Chromium)
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +33,74 @@ def screenshot_dir() -> Path:
     path = REPO_ROOT / "screenshots"
     path.mkdir(exist_ok=True)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# A served app
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServedApp:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_app(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> ServedApp:
+    """Start `python app.py` on a free port and wait until /healthz answers."""
+    port = free_port()
+    log = open(data_dir / "app.log", "ab")  # noqa: SIM115 — the process keeps writing to it
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO_ROOT / "app.py"),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            *args,
+        ],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app exited with {process.returncode}: see {data_dir / 'app.log'}")
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
+            return ServedApp(url, data_dir, process)
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"app did not answer /healthz within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    """The app with the demo city loaded, scheduler off, shared by the whole session."""
+    app = start_app(tmp_path_factory.mktemp("demo-app"), "--no-scheduler")
+    yield app
+    app.stop()
 
 
 # ---------------------------------------------------------------------------------------------

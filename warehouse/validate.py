@@ -55,8 +55,8 @@ def _missing(required: tuple[str, ...]) -> list[tuple[pl.Expr, str]]:
 
 
 def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checked:
-    units = pl.Series(sorted(config.unit_codes()))
-    procedures = pl.Series(sorted(config.procedures))
+    units = sorted(config.unit_codes())
+    procedures = sorted(config.procedures)
     latest = now + FUTURE_SLACK
     checks: list[tuple[pl.Expr, str | pl.Expr]] = [
         *_missing(DOSSIER_REQUIRED),
@@ -71,7 +71,10 @@ def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checke
         ),
         (
             (pl.col("received_at") < EARLIEST) | (pl.col("received_at") > latest),
-            pl.format("received_at {} is outside 2000-01-01 .. now", pl.col("received_at")),
+            pl.format(
+                "received_at {} is outside 2000-01-01 .. now",
+                pl.col("received_at").dt.strftime("%Y-%m-%d %H:%M UTC"),
+            ),
         ),
         (
             pl.col("completed_at").is_not_null() & (pl.col("completed_at") < pl.col("received_at")),
@@ -101,9 +104,9 @@ def ratio_pairs(config: Config) -> list[tuple[str, str]]:
 
 
 def check_reports(frame: pl.DataFrame, config: Config) -> Checked:
-    units = pl.Series(sorted(config.unit_codes()))
-    procedures = pl.Series(sorted(config.procedures))
-    measures = pl.Series(sorted(config.measures))
+    units = sorted(config.unit_codes())
+    procedures = sorted(config.procedures)
+    measures = sorted(config.measures)
     aligned = {
         "day": pl.lit(True),
         "week": pl.col("period_start").dt.weekday() == 1,

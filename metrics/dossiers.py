@@ -1,0 +1,101 @@
+"""Dossier-level lists behind the rates: the overdue dossiers of a unit's subtree, paged and sorted.
+
+Read-only. Every value is a bound parameter; the sort column comes from a fixed whitelist, never
+from user text. A dossier is overdue as the `overdue` measure counts it: completed after its due
+time, or still open past it at `now`. Dates are local (Asia/Ho_Chi_Minh) receipt days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+
+# Sortable columns: public name -> SQL expression.
+SORTABLE = {
+    "dossier_id": "d.dossier_id",
+    "unit_code": "d.unit_code",
+    "procedure_code": "d.procedure_code",
+    "sector_code": "p.sector_code",
+    "channel": "d.channel",
+    "received_at": "d.received_at",
+    "due_at": "d.due_at",
+    "completed_at": "d.completed_at",
+    "days_late": "days_late",
+    "status": "d.status",
+}
+COLUMNS = (
+    "dossier_id", "unit_code", "procedure_code", "sector_code", "channel", "received_at",
+    "due_at", "completed_at", "days_late", "status",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+
+
+def _where(
+    unit: str, start: date, end: date, sectors: tuple[str, ...], procedures: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"scope": unit, "start": start, "end": end}
+    where = [
+        "d.received_day BETWEEN $start AND $end",
+        "(CASE WHEN d.completed_at IS NOT NULL THEN d.completed_at > d.due_at"
+        " ELSE d.due_at < $now END)",
+    ]
+    if sectors:
+        params["sectors"] = list(sectors)
+        where.append("list_contains($sectors, p.sector_code)")
+    if procedures:
+        params["procedures"] = list(procedures)
+        where.append("list_contains($procedures, d.procedure_code)")
+    sql = (
+        "FROM dossier d\n"
+        "JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope"
+        " AND d.received_day BETWEEN s.valid_from AND s.valid_to\n"
+        "JOIN procedure p ON p.code = d.procedure_code\n"
+        f"WHERE {' AND '.join(where)}"
+    )
+    return sql, params
+
+
+def overdue(
+    cur: duckdb.DuckDBPyConnection,
+    unit: str,
+    start: date,
+    end: date,
+    sectors: tuple[str, ...] | list[str] = (),
+    procedures: tuple[str, ...] | list[str] = (),
+    sort: list[tuple[str, str]] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+    now: datetime | None = None,
+) -> Page:
+    """Overdue dossiers received from `start` to `end` (inclusive) in `unit`'s subtree.
+
+    `sort`: [(column, "asc"|"desc"), ...] over SORTABLE (default: most days late first).
+    `days_late`: days past the due time at completion, or at `now` while still open.
+    """
+    now = now or datetime.now(UTC)
+    frm, params = _where(unit, start, end, tuple(sectors), tuple(procedures))
+    params["now"] = now
+    order = []
+    for column, direction in sort or [("days_late", "desc")]:
+        if column not in SORTABLE:
+            raise ValueError(f"cannot sort by {column!r}")
+        order.append(f"{SORTABLE[column]} {'DESC' if direction == 'desc' else 'ASC'} NULLS LAST")
+    order.append("d.dossier_id")  # a stable order across pages
+    total = cur.execute(f"SELECT count(*) {frm}", params).fetchall()[0][0]
+    params["limit"], params["offset"] = max(0, int(limit)), max(0, int(offset))
+    sql = (
+        "SELECT d.dossier_id, d.unit_code, d.procedure_code, p.sector_code, d.channel,"
+        " d.received_at, d.due_at, d.completed_at,"
+        " round(epoch(coalesce(d.completed_at, $now) - d.due_at) / 86400.0, 1) AS days_late,"
+        f" d.status {frm} ORDER BY {', '.join(order)} LIMIT $limit OFFSET $offset"
+    )
+    rows = [dict(zip(COLUMNS, r, strict=True)) for r in cur.execute(sql, params).fetchall()]
+    return Page(rows, int(total))

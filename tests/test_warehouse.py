@@ -1,0 +1,170 @@
+"""Migrations, load batches, quarantine and the rollup, on a real DuckDB file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from config import load_config
+from tests.helpers import dossier, dossiers, reports
+from warehouse import Batch, open_warehouse
+from warehouse.db import Database, migration_files, scalar
+
+
+@pytest.fixture
+def config():
+    return load_config()
+
+
+def counts(wh) -> dict[str, int]:
+    tables = ("dossier", "report", "fact", "quarantine", "feed_state")
+    return {t: scalar(wh.cursor(), f"SELECT count(*) FROM {t}") for t in tables}
+
+
+def snapshot(wh) -> list:
+    return wh.cursor().execute("SELECT * FROM fact ORDER BY ALL").fetchall()
+
+
+def test_migrations_apply_once_and_are_safe_to_rerun(tmp_path: Path, config):
+    path = tmp_path / "w.duckdb"
+    wh = open_warehouse(path, config)
+    latest = migration_files()[-1][0]
+    assert wh.db.schema_version() == latest
+    wh.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")])))
+    before = (counts(wh), snapshot(wh), wh.data_version())
+    wh.close()
+    again = open_warehouse(path, config)
+    assert again.db.migrate() == []
+    assert (counts(again), snapshot(again), again.data_version()) == before
+    again.close()
+
+
+def test_an_older_file_is_upgraded(tmp_path: Path, config):
+    path = tmp_path / "old.duckdb"
+    old = Database(path)
+    assert old.migrate(upto=1) == [1]
+    old.close()
+    wh = open_warehouse(path, config)
+    assert wh.db.schema_version() == migration_files()[-1][0]
+    columns = {r[0] for r in wh.cursor().execute("DESCRIBE fact").fetchall()}
+    assert {"month_start", "year", "received", "on_time"} <= columns
+
+
+def test_bad_rows_are_quarantined_with_reasons_and_good_rows_load(tmp_path: Path, config):
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    rows = [
+        dossier("ok", "Q1-BENNGHE", "2024-03-04 09:00"),
+        dossier("ghost", "Q99", "2024-03-04 09:00"),
+        dossier("weird", "Q1-BENNGHE", "2024-03-04 09:00", procedure="0.000000"),
+        dossier("time-travel", "Q1-BENNGHE", "2024-03-04 09:00", completed="2024-03-01 09:00"),
+        dossier("carrier-pigeon", "Q1-BENNGHE", "2024-03-04 09:00", channel="pigeon"),
+        dossier("ancient", "Q1-BENNGHE", "1999-03-04 09:00"),
+    ]
+    result = wh.load(Batch("desk", dossiers=dossiers(rows)))
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == (
+        "ok", 6, 1, 5,
+    )  # fmt: skip
+    reasons = dict(wh.cursor().execute("SELECT raw, reason FROM quarantine").fetchall())
+    by_id = {next(i for i in ("ghost", "weird", "time", "pigeon", "ancient") if i in raw): why
+             for raw, why in reasons.items()}  # fmt: skip
+    assert by_id == {
+        "ghost": "unknown unit Q99",
+        "weird": "unknown procedure 0.000000",
+        "time": "completed_at is before received_at",
+        "pigeon": "channel pigeon is not one of online, direct, postal",
+        "ancient": "received_at 1999-03-04 02:00 UTC is outside 2000-01-01 .. now",
+    }
+
+
+def test_rerunning_the_same_feed_loads_nothing_twice(tmp_path: Path, config):
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    batch = dossiers([dossier(f"d{i}", "Q1-BENNGHE", "2024-03-04 09:00") for i in range(3)])
+    wh.load(Batch("desk", dossiers=batch))
+    first = (counts(wh), snapshot(wh))
+    wh.load(Batch("desk", dossiers=batch))
+    assert (counts(wh), snapshot(wh)) == first
+    # A late correction replaces the earlier values: d0 went online after all.
+    fixed = dossiers([dossier("d0", "Q1-BENNGHE", "2024-03-04 09:00", channel="online")])
+    wh.load(Batch("desk", dossiers=fixed))
+    assert scalar(wh.cursor(), "SELECT sum(received), sum(received_online) FROM fact") == 3
+    assert scalar(wh.cursor(), "SELECT sum(received_online) FROM fact") == 1
+
+
+def test_a_new_version_of_a_file_replaces_what_the_old_one_loaded(tmp_path: Path, config):
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    v1 = [dossier(f"d{i}", "Q1-BENNGHE", "2024-03-04 09:00") for i in range(3)]
+    wh.load(Batch("desk", dossiers=dossiers(v1), source_key="march.csv", content_hash="v1"))
+    v2 = v1[:1]  # the corrected export dropped two rows entered by mistake
+    wh.load(Batch("desk", dossiers=dossiers(v2), source_key="march.csv", content_hash="v2"))
+    assert scalar(wh.cursor(), "SELECT count(*) FROM dossier") == 1
+    assert scalar(wh.cursor(), "SELECT sum(received) FROM fact") == 1
+
+
+def test_a_failing_batch_leaves_the_warehouse_as_it_was(tmp_path: Path, config, monkeypatch):
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    wh.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")])))
+    before = (counts(wh), snapshot(wh), wh.data_version())
+
+    def crash(*args, **kwargs):
+        raise OSError("disk on fire")
+
+    # Fail after the dossiers were written inside the transaction, before the rollup update.
+    monkeypatch.setattr("warehouse.loading.refresh_dossier_days", crash)
+    rows = [dossier(f"n{i}", "Q1-BENNGHE", "2024-03-05 09:00") for i in range(5)]
+    result = wh.load(Batch("desk", dossiers=dossiers(rows), state={"cursor": "x"}))
+    assert result.status == "failed" and "disk on fire" in result.error
+    assert (counts(wh), snapshot(wh), wh.data_version()) == before
+    status, error = (
+        wh.cursor()
+        .execute("SELECT status, error FROM load_batch ORDER BY batch_id DESC LIMIT 1")
+        .fetchall()[0]
+    )
+    assert status == "failed" and error == "OSError: disk on fire"
+
+
+def test_reports_check_numerators_against_denominators(tmp_path: Path, config):
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    from datetime import date
+
+    rows = [
+        {"unit_code": "Q1", "period_start": date(2024, 3, 1), "grain": "month",
+         "measure_code": "received", "value": 10.0},
+        {"unit_code": "Q1", "period_start": date(2024, 3, 1), "grain": "month",
+         "measure_code": "received_online", "value": 12.0},
+        {"unit_code": "Q1", "period_start": date(2024, 3, 5), "grain": "month",
+         "measure_code": "received", "value": 1.0},
+        {"unit_code": "Q1", "period_start": date(2024, 3, 1), "grain": "month",
+         "measure_code": "bananas", "value": 1.0},
+    ]  # fmt: skip
+    result = wh.load(Batch("sheet", reports=reports(rows)))
+    assert result.rows_loaded == 1
+    assert result.reasons == {
+        "numerator is larger than its denominator": 1,
+        "period_start 2024-03-05 does not start a month": 1,
+        "unknown measure bananas": 1,
+    }
+
+
+def test_feed_state_commits_with_the_rows(tmp_path: Path, config):
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    wh.load(
+        Batch("api", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")]),
+              state={"updated_since": "2024-03-04T02:00:00+00:00"}),
+        now=datetime(2024, 3, 5, tzinfo=UTC),
+    )  # fmt: skip
+    state = scalar(wh.cursor(), "SELECT state FROM feed_state WHERE source = 'api'")
+    assert state == '{"updated_since": "2024-03-04T02:00:00+00:00"}'
+
+
+def test_open_dossiers_turn_overdue_when_their_due_time_passes(tmp_path: Path, config):
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    open_one = dossier("open", "Q1-BENNGHE", "2024-03-04 09:00", due_days=2)
+    wh.load(Batch("desk", dossiers=dossiers([open_one])), now=datetime(2024, 3, 5, tzinfo=UTC))
+    assert scalar(wh.cursor(), "SELECT sum(on_time) FROM fact") == 1
+    # A later batch (of anything from this feed) re-evaluates the days with open dossiers.
+    other = dossier("other", "Q1-BENNGHE", "2024-03-10 09:00", completed="2024-03-10 10:00")
+    wh.load(Batch("desk", dossiers=dossiers([other])), now=datetime(2024, 3, 11, tzinfo=UTC))
+    assert scalar(wh.cursor(), "SELECT sum(on_time), sum(overdue) FROM fact") == 1
+    assert scalar(wh.cursor(), "SELECT sum(overdue) FROM fact") == 1
