@@ -79,3 +79,11 @@ def wh(tmp_path, config):
     assert result.status == "ok", result.error
     yield w
     w.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
