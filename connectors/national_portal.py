@@ -14,7 +14,7 @@ is quarantined with its code and name, never guessed. `null` stays null (not rep
 Options: `base_url`, `root_department_id`, `time_type` (month|quarter|year), `endpoints`
 (default all six), `procedures` (our codes to drill down into; `formality_ids` maps a code to
 the portal's id, else the catalogue is searched), `lookback_periods` (earlier periods re-read on
-every run for late corrections, default 1), `units_file`, `page_size`, `token_env`, timeouts.
+every run for late corrections, default 1), `initial_periods` (a first run's history, default 12), `units_file`, `page_size`, `token_env`, timeouts.
 """
 
 from __future__ import annotations
@@ -121,9 +121,19 @@ def load_portal_units(path: Path | str, unit_codes: set[str] | None = None) -> P
 # ---- pure parsing ----------------------------------------------------------------------------
 
 
-def _row(unit: str, period: date, grain: str, measure: str, value: Any, procedure: str | None):
-    return {"unit_code": unit, "period_start": period, "grain": grain, "measure_code": measure,
-            "procedure_code": procedure, "value": None if value is None else float(value)}  # fmt: skip
+def _row(dept: dict[str, Any], unit: str, period: date, grain: str, measure: str, value: Any,
+         procedure: str | None) -> dict[str, Any]:  # fmt: skip
+    return {"_dept": dept.get("departmentId") or dept.get("departmentCode"), "unit_code": unit, "period_start": period, "grain": grain, "measure_code": measure,
+            "procedure_code": procedure, "value": value}  # fmt: skip
+
+
+def _number(value: Any) -> float | None:
+    """A portal count or score; ValueError when it is not a number (the row is rejected)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"cannot read {value!r} as a number")
+    return float(value)
 
 
 def _unmapped(endpoint: str, dept: dict[str, Any]) -> Reject:
@@ -145,21 +155,41 @@ def parse_response(
     data = dig(body, "data")
     if not isinstance(data, dict):
         raise SourceError(f"{endpoint}: no 'data' object in the answer")
+    if endpoint in TREE_FIELDS:
+        rows, rejects = _tree(endpoint, data, units, period, grain, procedure)
+    else:
+        rows, rejects = _overview(endpoint, data, units, period, grain, procedure)
+    good = []
+    for row in rows:
+        try:
+            good.append(row | {"value": _number(row["value"])})
+        except ValueError as e:
+            raw = json.dumps({k: v for k, v in row.items() if k != "_dept"}, default=str,
+                             ensure_ascii=False)  # fmt: skip
+            rejects.append(Reject(raw, f"{row['measure_code']}: {e}"))
+    return good, rejects
+
+
+def _tree(endpoint, data, units, period, grain, procedure):
     rows: list[dict[str, Any]] = []
     rejects: list[Reject] = []
-    if endpoint in TREE_FIELDS:
-        children = data.get("children")
-        if not isinstance(children, list):
-            raise SourceError(f"{endpoint}: no 'children' list in the answer")
-        for child in children:
-            unit = units.unit_for(child)
-            if unit is None:
-                rejects.append(_unmapped(endpoint, child))
-                continue
-            for field, measure in TREE_FIELDS[endpoint].items():
-                if field in child:
-                    rows.append(_row(unit, period, grain, measure, child[field], procedure))
-        return rows, rejects
+    children = data.get("children")
+    if not isinstance(children, list):
+        raise SourceError(f"{endpoint}: no 'children' list in the answer")
+    for child in children:
+        unit = units.unit_for(child)
+        if unit is None:
+            rejects.append(_unmapped(endpoint, child))
+            continue
+        for field, measure in TREE_FIELDS[endpoint].items():
+            if field in child:
+                rows.append(_row(child, unit, period, grain, measure, child[field], procedure))
+    return rows, rejects
+
+
+def _overview(endpoint, data, units, period, grain, procedure):
+    rows: list[dict[str, Any]] = []
+    rejects: list[Reject] = []
     evaluation = data.get("evaluation")
     if not isinstance(evaluation, list):
         raise SourceError(f"{endpoint}: no 'evaluation' list in the answer")
@@ -170,24 +200,33 @@ def parse_response(
             rejects.append(_unmapped(endpoint, dept))
             continue
         if "totalScore" in dept:
-            rows.append(_row(unit, period, grain, OVERVIEW_SCORES[endpoint], dept["totalScore"],
-                             procedure))  # fmt: skip
+            rows.append(_row(dept, unit, period, grain, OVERVIEW_SCORES[endpoint],
+                             dept["totalScore"], procedure))  # fmt: skip
         for metric in dept.get("metrics") or []:
             pair = wanted.get(metric.get("code"))
             if pair is None:
                 continue
-            rows.append(_row(unit, period, grain, pair[0], metric.get("numerator"), procedure))
-            rows.append(_row(unit, period, grain, pair[1], metric.get("denominator"), procedure))
+            rows.append(_row(dept, unit, period, grain, pair[0], metric.get("numerator"),
+                             procedure))  # fmt: skip
+            rows.append(_row(dept, unit, period, grain, pair[1], metric.get("denominator"),
+                             procedure))  # fmt: skip
     return rows, rejects
 
 
 def report_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Rows → a canonical report frame; a denominator shared by several metrics appears once."""
-    frame = pl.DataFrame(rows, schema=REPORT_SCHEMA, orient="row") if rows else pl.DataFrame(
-        schema=REPORT_SCHEMA
-    )
+    """Rows → a canonical report frame.
+
+    A denominator shared by several metrics of one agency counts once; several portal agencies
+    mapped to one of our units add up (all-null stays null: not reported is not 0).
+    """
+    schema = {"_dept": pl.String} | REPORT_SCHEMA
+    frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     key = ["unit_code", "period_start", "grain", "measure_code", "procedure_code"]
-    return frame.unique(key, keep="first", maintain_order=True)
+    frame = frame.unique(["_dept", *key], keep="first", maintain_order=True)
+    value = pl.when(pl.col("value").is_not_null().any()).then(pl.col("value").sum())
+    return frame.group_by(key, maintain_order=True).agg(value.alias("value")).select(
+        list(REPORT_SCHEMA)
+    )
 
 
 def request_body(
@@ -210,12 +249,28 @@ def request_body(
     return body
 
 
-def periods(grain: str, window: Window | None, today: date, lookback: int) -> list[date]:
-    if window is None:
-        current = bucket_start(today, grain)
-        return [shift(current, grain, -k) for k in range(lookback, -1, -1)]
-    out, p = [], bucket_start(window.start, grain)
-    while p <= window.end:
+def periods(
+    grain: str, window: Window | None, today: date, lookback: int, last: date | None,
+    initial: int = 12,
+) -> list[date]:  # fmt: skip
+    """The periods one run reads, oldest first.
+
+    A backfill: every period overlapping the window. Otherwise from the last period read (it may
+    have been incomplete then), or `lookback` periods back if that is earlier, to the current one;
+    a first run reads `initial` periods back.
+    """
+    if window is not None:
+        out, p = [], bucket_start(window.start, grain)
+        while p <= window.end:
+            out.append(p)
+            p = shift(p, grain, 1)
+        return out
+    current = bucket_start(today, grain)
+    first = shift(current, grain, -(initial - 1 if last is None else lookback))
+    if last is not None:
+        first = min(first, bucket_start(last, grain))
+    out, p = [], first
+    while p <= current:
         out.append(p)
         p = shift(p, grain, 1)
     return out
@@ -281,7 +336,9 @@ class NationalPortalConnector(Connector):
         targets: list[tuple[str | None, str | None]] = [(None, None)]
         targets += [(code, self.formality_id(code)) for code in opts.get("procedures", [])]
         today = datetime.now(UTC).astimezone(ZoneInfo(self.feed.parse.timezone)).date()
-        for period in periods(time_type, window, today, int(opts.get("lookback_periods", 1))):
+        last = date.fromisoformat(state["last_period"]) if state.get("last_period") else None
+        lookback, initial = int(opts.get("lookback_periods", 1)), int(opts.get("initial_periods", 12))
+        for period in periods(time_type, window, today, lookback, last, initial):
             rows: list[dict[str, Any]] = []
             rejects: list[Reject] = []
             for endpoint in endpoints:

@@ -64,10 +64,14 @@ class SqlConnector(Connector):
         opts = self.feed.options
         self.engine = self._engine()
         try:
-            table = sa.Table(opts["table"], sa.MetaData(), schema=opts.get("schema"),
-                             autoload_with=self.engine)  # fmt: skip
+            names = [c["name"] for c in sa.inspect(self.engine).get_columns(opts["table"],
+                                                                           opts.get("schema"))]
         except sa.exc.SQLAlchemyError as e:
             raise SourceError(f"cannot read table {opts['table']}: {type(e).__name__}: {e}") from None
+        # Untyped columns: values come back as the driver gives them, so one unreadable stored
+        # timestamp is a quarantined row (not a crashed run), and the cursor is compared in the
+        # database's own representation (SQLite text compared as text: no rounding at ties).
+        table = sa.table(opts["table"], *[sa.column(n) for n in names], schema=opts.get("schema"))
         cur_col = table.c[opts.get("cursor_column", "updated_at")]
         key_col = table.c[opts.get("key_column", "dossier_id")]
         n = int(opts.get("chunk_rows", 50_000))
@@ -76,6 +80,8 @@ class SqlConnector(Connector):
             col = table.c[opts.get("window_column", cur_col.name)]
             start = datetime.combine(window.start, datetime.min.time())
             end = datetime.combine(window.end + timedelta(days=1), datetime.min.time())
+            if self.engine.dialect.name == "sqlite":  # timestamps are text there
+                start, end = start.isoformat(sep=" "), end.isoformat(sep=" ")
             base = base.where(col >= start, col < end)
         last_cursor = _decode(state.get("cursor"))
         last_key = state.get("key")
