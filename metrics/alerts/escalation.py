@@ -1,0 +1,105 @@
+"""Dossier SLA escalation as the HCMC plan has it (DOMAIN.md, "Escalation practice").
+
+Over open dossiers (not completed), at `now`:
+  green  – due within the next 24 h: remind the civil servant handling it;
+  yellow – overdue by less than 48 h: escalate to the department head;
+  red    – overdue by 48 h or more ("seriously late"): escalate to the agency head.
+Open dossiers due later than 24 h from now are not escalated. Counts are per the dossier's own
+unit, or rolled up to the units of a kind (a district counts its wards) with `unit_kind`. All SQL
+parameters are bound; times are instants (UTC/offset-aware), hours are elapsed hours.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+LEVELS = ("green", "yellow", "red")
+ESCALATE_TO = {
+    "green": {"vi": "Nhắc công chức xử lý", "en": "Remind the civil servant"},
+    "yellow": {"vi": "Báo trưởng phòng", "en": "Escalate to the department head"},
+    "red": {"vi": "Báo thủ trưởng cơ quan", "en": "Escalate to the agency head"},
+}
+GREEN_HOURS = 24
+YELLOW_HOURS = 48
+
+_LEVEL_SQL = """
+CASE WHEN d.due_at >= $now THEN 'green'
+     WHEN $now - d.due_at < INTERVAL 48 HOUR THEN 'yellow'
+     ELSE 'red' END"""
+_OPEN = "d.completed_at IS NULL AND d.due_at < $now + INTERVAL 24 HOUR"
+
+
+def _scope(unit: str | None, unit_kind: str | None) -> tuple[str, str, dict]:
+    """(group column, joins, params) for rolling dossiers up to a unit / units of a kind."""
+    params: dict = {}
+    joins = ""
+    group = "d.unit_code"
+    if unit:
+        params["scope"] = unit
+        joins += (
+            " JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope"
+            " AND d.received_day BETWEEN s.valid_from AND s.valid_to"
+        )
+    if unit_kind:
+        params["unit_kind"] = unit_kind
+        joins += (
+            " JOIN unit_tree g ON g.descendant = d.unit_code"
+            " AND d.received_day BETWEEN g.valid_from AND g.valid_to"
+            " AND g.ancestor IN (SELECT code FROM unit WHERE kind = $unit_kind)"
+        )
+        group = "g.ancestor"
+    return group, joins, params
+
+
+def escalation_counts(
+    cur: duckdb.DuckDBPyConnection,
+    now: datetime,
+    unit: str | None = None,
+    unit_kind: str | None = None,
+) -> pl.DataFrame:
+    """Open dossiers per unit and level: columns unit_code, green, yellow, red, total.
+
+    `unit`: only dossiers of this unit's subtree; `unit_kind`: roll up to the units of that kind
+    (e.g. "district"). Sorted by red, yellow, green, most first.
+    """
+    group, joins, params = _scope(unit, unit_kind)
+    params["now"] = now
+    sql = f"""
+        SELECT {group} AS unit_code,
+               count(*) FILTER (WHERE lvl = 'green') AS green,
+               count(*) FILTER (WHERE lvl = 'yellow') AS yellow,
+               count(*) FILTER (WHERE lvl = 'red') AS red,
+               count(*) AS total
+        FROM (SELECT d.*, {_LEVEL_SQL} AS lvl FROM dossier d WHERE {_OPEN}) d {joins}
+        GROUP BY ALL ORDER BY red DESC, yellow DESC, green DESC, unit_code"""
+    return cur.sql(sql, params=params).pl()
+
+
+def escalation_list(
+    cur: duckdb.DuckDBPyConnection,
+    now: datetime,
+    level: str | None = None,
+    unit: str | None = None,
+    limit: int = 500,
+) -> pl.DataFrame:
+    """The escalated dossiers, most overdue first: source, dossier_id, unit_code,
+    procedure_code, received_at, due_at, hours_overdue (negative: hours left), level."""
+    if level is not None and level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+    _, joins, params = _scope(unit, None)
+    params.update(now=now, limit=int(limit))
+    where = _OPEN
+    if level:
+        params["level"] = level
+        where += f" AND ({_LEVEL_SQL}) = $level"
+    sql = f"""
+        SELECT d.source, d.dossier_id, d.unit_code, d.procedure_code, d.received_at, d.due_at,
+               round(epoch($now - d.due_at) / 3600.0, 1) AS hours_overdue,
+               {_LEVEL_SQL} AS level
+        FROM dossier d {joins}
+        WHERE {where}
+        ORDER BY d.due_at, d.dossier_id LIMIT $limit"""
+    return cur.sql(sql, params=params).pl()
