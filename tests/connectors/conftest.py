@@ -90,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
             pass
 
-    do_GET = do_POST = _serve  # noqa: N815
+    do_GET = do_POST = _serve
 
 
 class _Server(ThreadingHTTPServer):

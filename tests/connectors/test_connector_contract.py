@@ -283,7 +283,7 @@ def test_resumes_from_its_cursor(case, wh):
     read_second = sum(r.rows_read for r in second)
     assert 0 < read_second < read_first  # only what is new (and at most the cursor's tie)
     table = _table(case)
-    count = wh.cursor().execute(f"SELECT count(DISTINCT {'dossier_id' if table == 'dossier' else 'measure_code || unit_code || period_start'}) FROM {table}").fetchone()[0]  # noqa: E501
+    count = wh.cursor().execute(f"SELECT count(DISTINCT {'dossier_id' if table == 'dossier' else 'measure_code || unit_code || period_start'}) FROM {table}").fetchone()[0]
     if table == "dossier":
         assert count == 15
         assert feed_state(wh.cursor(), feed.name) or feed.kind == "files"
