@@ -28,17 +28,11 @@ log = logging.getLogger("ioc")
 
 
 def _navbar() -> dbc.Navbar:
-    links = [
-        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"]))
-        for page in dash.page_registry.values()
-        if not page.get("hidden")
-    ]
-    return dbc.Navbar(
-        dbc.Container([dbc.NavbarBrand("IOC · TP.HCM", href="/"), dbc.Nav(links, navbar=True)]),
-        color="dark",
-        dark=True,
-        id="app-navbar",
-    )
+    # Built from dash.page_registry, names per language, with the vi/en switch (and hidden in
+    # kiosk mode, ?kiosk=1): see dashboards/_components.py.
+    from dashboards._components import navbar
+
+    return navbar()
 
 
 def create_app(settings: Settings) -> dash.Dash:
@@ -58,7 +52,7 @@ def create_app(settings: Settings) -> dash.Dash:
         title="IOC · TP.HCM",
         suppress_callback_exceptions=True,
     )
-    app.layout = html.Div([_navbar(), dash.page_container])
+    app.layout = html.Div([_navbar(), dash.page_container], id="app-root", className="app-root")
 
     @app.server.get("/healthz")
     def healthz():

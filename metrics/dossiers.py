@@ -44,8 +44,8 @@ def _where(
     params: dict[str, Any] = {"scope": unit, "start": start, "end": end}
     where = [
         "d.received_day BETWEEN $start AND $end",
-        "(CASE WHEN d.completed_at IS NOT NULL THEN d.completed_at > d.due_at"
-        " ELSE d.due_at < $now END)",
+        ("(CASE WHEN d.completed_at IS NOT NULL THEN d.completed_at > d.due_at"
+        " ELSE d.due_at < $now END)"),
     ]
     if sectors:
         params["sectors"] = list(sectors)

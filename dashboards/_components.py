@@ -1,0 +1,290 @@
+"""Pieces every board shares: navbar with the language switch, kiosk mode, "as of" and stale
+state, status badges, breadcrumbs, the alerts strip hook, and the URL helpers.
+
+Ids are prefixed "app-" for app-wide pieces (the pages use their own prefixes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, clientside_callback, dcc, html
+
+from dashboards import _format as fmt
+from dashboards._i18n import t
+from metrics.freshness import SourceFreshness, as_of
+
+LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
+
+# Navbar entries: path -> i18n key (pages not listed keep their registered name).
+NAV_KEYS = {
+    "/": "nav.home",
+    "/wall": "nav.wall",
+    "/units": "nav.units",
+    "/explore": "nav.explore",
+    "/sources": "nav.sources",
+    "/alerts": "nav.alerts",
+}
+
+
+def local(ts: datetime | None) -> datetime | None:
+    """A stored (UTC or aware) time as Ho Chi Minh City wall-clock time."""
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return (ts.astimezone(UTC) + LOCAL).replace(tzinfo=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs
+# ---------------------------------------------------------------------------------------------
+
+
+def with_query(path: str, params: Mapping[str, object]) -> str:
+    """`path?k=v&...` with empty values left out (lists as comma-joined values)."""
+    clean: dict[str, str] = {}
+    for k, v in params.items():
+        if v is None or v == "" or v == [] or v == ():
+            continue
+        clean[k] = ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+    return f"{path}?{urlencode(clean)}" if clean else path
+
+
+def parse_search(search: str | None) -> dict[str, str]:
+    return dict(parse_qsl((search or "").lstrip("?")))
+
+
+def split_list(value: object) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value if v)
+    return tuple(v for v in str(value).split(",") if v)
+
+
+# ---------------------------------------------------------------------------------------------
+# Navbar, language switch, kiosk mode (used by app.py's layout)
+# ---------------------------------------------------------------------------------------------
+
+
+def navbar() -> dbc.Navbar:
+    """The app's navbar: pages from the registry, names per language, and a vi/en switch."""
+    links = []
+    names: dict[str, dict[str, str]] = {}
+    for page in dash.page_registry.values():
+        if page.get("hidden"):
+            continue
+        path = page["relative_path"]
+        key = NAV_KEYS.get(path)
+        names[path] = {lang: (t(key, lang) if key else page["name"]) for lang in fmt.LANGS}
+        links.append(
+            dbc.NavItem(
+                dbc.NavLink(
+                    names[path]["vi"],
+                    href=path,
+                    id={"type": "app-link", "path": path},
+                    active="exact" if path == "/" else "partial",
+                )
+            )
+        )
+    switch = html.Div(
+        [
+            dbc.Button("VI", id="app-lang-vi", size="sm", color="light", outline=True,
+                       className="me-1", title="Tiếng Việt"),
+            dbc.Button("EN", id="app-lang-en", size="sm", color="light", outline=True,
+                       title="English"),
+        ],
+        className="ms-auto d-flex align-items-center",
+        id="app-lang-switch",
+    )
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand("IOC · TP.HCM", href="/", id="app-brand"),
+                dbc.Nav(links, navbar=True),
+                switch,
+                dcc.Location(id="app-nav", refresh="callback-nav"),
+                dcc.Store(id="app-lang", storage_type="local"),
+                html.Script(id="app-nav-names", children=json.dumps(names), hidden=True),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        id="app-navbar",
+        className="py-1",
+    )
+
+
+_NAMES_JS = "JSON.parse(document.getElementById('app-nav-names').textContent || '{}')"
+
+# The switch rewrites the current URL's `lang` (the page re-renders from the URL) and remembers
+# the choice; a visit without `lang` follows the remembered choice.
+clientside_callback(
+    """
+    function(nVi, nEn, search, pathname, stored) {
+        const ctx = dash_clientside.callback_context;
+        const params = new URLSearchParams(search || "");
+        const trig = ctx.triggered.length ? ctx.triggered[0].prop_id : "";
+        let lang = null;
+        if (trig.startsWith("app-lang-vi")) { lang = "vi"; }
+        else if (trig.startsWith("app-lang-en")) { lang = "en"; }
+        else if (!params.get("lang") && stored && stored !== "vi") { lang = stored; }
+        if (!lang || params.get("lang") === lang) {
+            return [dash_clientside.no_update, lang || dash_clientside.no_update];
+        }
+        params.set("lang", lang);
+        return [pathname + "?" + params.toString(), lang];
+    }
+    """,
+    Output("app-nav", "href"),
+    Output("app-lang", "data"),
+    Input("app-lang-vi", "n_clicks"),
+    Input("app-lang-en", "n_clicks"),
+    Input("_pages_location", "search"),
+    State("_pages_location", "pathname"),
+    State("app-lang", "data"),
+)
+
+# Navbar links keep the language; the active button shows it; `?kiosk=1` hides the chrome.
+clientside_callback(
+    f"""
+    function(search, ids) {{
+        const params = new URLSearchParams(search || "");
+        const lang = params.get("lang") === "en" ? "en" : "vi";
+        const kiosk = params.get("kiosk") === "1";
+        document.body.classList.toggle("kiosk", kiosk);
+        document.documentElement.lang = lang;
+        const names = {_NAMES_JS};
+        const hrefs = ids.map(i => lang === "vi" ? i.path : i.path + "?lang=en");
+        const texts = ids.map(i => (names[i.path] || {{}})[lang] || i.path);
+        return [hrefs, texts, kiosk ? "app-root kiosk" : "app-root",
+                lang === "vi" ? false : true, lang === "en" ? false : true];
+    }}
+    """,
+    Output({"type": "app-link", "path": ALL}, "href"),
+    Output({"type": "app-link", "path": ALL}, "children"),
+    Output("app-root", "className"),
+    Output("app-lang-vi", "outline"),
+    Output("app-lang-en", "outline"),
+    Input("_pages_location", "search"),
+    State({"type": "app-link", "path": ALL}, "id"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Status, as-of, breadcrumbs, alerts
+# ---------------------------------------------------------------------------------------------
+
+
+def status_badge(status: str, lang: str, className: str = "") -> html.Span:
+    """Status by colour *and* icon and word (for colour-blind viewers and grey-scale screens)."""
+    return html.Span(
+        [html.Span(fmt.STATUS_ICON[status], className="status-icon"), fmt.STATUS_TEXT[status][lang]],
+        className=f"status-badge status-{status} {className}".strip(),
+    )
+
+
+def as_of_line(fresh: Mapping[str, SourceFreshness], lang: str, id_: str) -> html.Div:
+    """"Data as of <newest data time>", and a visible warning naming late feeds."""
+    newest = local(as_of(dict(fresh)))
+    late = sorted(f.source for f in fresh.values() if f.stale)
+    parts: list = [html.Span(f"{t('as_of', lang)}: {fmt.moment(newest, lang)}", className="as-of-time")]
+    if late:
+        parts.append(
+            html.Span(
+                f"⚠ {t('stale', lang)} · {t('stale.sources', lang)}: {', '.join(late)}",
+                className="stale-flag",
+            )
+        )
+    return html.Div(parts, id=id_, className="as-of" + (" is-stale" if late else " is-fresh"),
+                    **{"data-stale": "1" if late else "0"})  # fmt: skip
+
+
+def breadcrumbs(items: Iterable[tuple[str, str | None]], id_: str) -> dbc.Breadcrumb:
+    """(label, href) pairs from the top; the last one is the current view (no link)."""
+    items = list(items)
+    return dbc.Breadcrumb(
+        items=[
+            {"label": label, "href": href, "external_link": False}
+            if href and i < len(items) - 1
+            else {"label": label, "active": True}
+            for i, (label, href) in enumerate(items)
+        ],
+        id=id_,
+        className="ioc-breadcrumbs",
+    )
+
+
+SEVERITY_ICON = {"critical": "✖", "warning": "▲", "info": "●", "ok": "✔"}
+
+
+def alert_strip(items: Iterable[tuple[str, str, str | None]], lang: str, id_: str) -> html.Div:
+    """The active-alerts strip: (severity, text, link) items, most severe first.
+
+    The hook the alert engine feeds; until it lands the wall passes the threshold status of its
+    tiles (metrics.targets.status). Severity: critical | warning | info.
+    """
+    order = {"critical": 0, "warning": 1, "info": 2}
+    items = sorted(items, key=lambda it: order.get(it[0], 3))
+    if not items:
+        body: list = [html.Span(f"✔ {t('wall.no_alerts', lang)}", className="alert-item alert-ok")]
+    else:
+        body = [
+            html.A(
+                [html.Span(SEVERITY_ICON.get(sev, "●"), className="alert-icon"), text],
+                href=link,
+                className=f"alert-item alert-{sev}",
+            )
+            if link
+            else html.Span([SEVERITY_ICON.get(sev, "●"), " ", text], className=f"alert-item alert-{sev}")
+            for sev, text, link in items
+        ]
+    return html.Div(
+        [html.Span(t("wall.alerts", lang), className="alert-label"), html.Div(body, className="alert-items")],
+        id=id_,
+        className="alert-strip",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Feeds and freshness (read-only)
+# ---------------------------------------------------------------------------------------------
+
+
+def declared_feeds() -> dict:
+    """The feeds of config/feeds.toml ({} while the connectors are not configured)."""
+    from dashboards._runtime import runtime
+
+    rt = runtime()
+    try:
+        from config import CONFIG_DIR
+        from connectors.feeds import FEEDS_FILE, load_feeds
+
+        folder = rt.settings.config_dir or CONFIG_DIR
+        path = folder / FEEDS_FILE
+        if not path.exists():
+            return {}
+        return load_feeds(path, data_dir=rt.settings.data_dir)
+    except Exception:  # noqa: BLE001 — a broken feeds file is the sources page's news, not ours
+        return {}
+
+
+def current_freshness(
+    now: datetime | None = None, include_never_run: bool = False
+) -> dict[str, SourceFreshness]:
+    """Freshness of every source that has loaded (and of enabled declared feeds that never ran,
+    when asked: the sources page lists them, the boards' "as of" only counts what loaded)."""
+    from dashboards._runtime import runtime
+    from metrics.freshness import freshness
+
+    feeds = declared_feeds()
+    limits = {name: f.stale_after for name, f in feeds.items()}
+    enabled = [name for name, f in feeds.items() if f.enabled] if include_never_run else []
+    return freshness(runtime().warehouse.cursor(), limits, now, enabled)

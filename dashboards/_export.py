@@ -1,0 +1,81 @@
+"""Exports of exactly what a board shows: CSV and XLSX with the metric definitions, the filters,
+the as-of time and the numerator/denominator columns.
+
+CSV: `# key: value` metadata lines, one blank line, then the table (UTF-8 with BOM so Excel reads
+Vietnamese). XLSX: a "data" sheet and a "metadata" sheet. Text cells that a spreadsheet would run
+as a formula (starting with = + - @, tab or CR) get a leading apostrophe (OWASP CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from config import Config
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Numbers stay numbers; text that could start a formula is defused with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def metric_definitions(config: Config, metrics: Sequence[str], lang: str) -> list[tuple[str, str]]:
+    """One line per metric: name, and how it is computed from the catalog's measures."""
+    out = []
+    for code in metrics:
+        m = config.metrics[code]
+        num = config.measures[m.numerator].name_vi if lang == "vi" else config.measures[
+            m.numerator
+        ].name_en
+        if m.denominator is None:
+            how = f"sum({num})"
+        else:
+            den = config.measures[m.denominator]
+            how = f"{m.scale:g} × {num} / ({den.name_vi if lang == 'vi' else den.name_en})"
+        out.append((f"metric {code}", f"{m.name(lang)} [{m.unit}] = {how}; {m.direction} is better"))
+    return out
+
+
+def to_csv(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]) -> bytes:
+    """`columns`: (key, header) pairs; `rows`: dicts by key; `meta`: (key, value) pairs."""
+    buf = io.StringIO()
+    for key, value in meta:
+        buf.write(f"# {key}: {str(value).replace(chr(10), ' ')}\n")
+    buf.write("\n")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([safe_cell(h) for _, h in columns])
+    for row in rows:
+        writer.writerow([safe_cell(row.get(k)) if row.get(k) is not None else "" for k, _ in columns])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    data = wb.active
+    data.title = "data"
+    data.append([safe_cell(h) for _, h in columns])
+    for cell in data[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        data.append([safe_cell(row.get(k)) for k, _ in columns])
+    data.freeze_panes = "A2"
+    for i, (_, header) in enumerate(columns, start=1):
+        data.column_dimensions[data.cell(1, i).column_letter].width = max(12, min(50, len(header) + 2))
+    info = wb.create_sheet("metadata")
+    info.append(["key", "value"])
+    for key, value in meta:
+        info.append([safe_cell(str(key)), safe_cell(str(value))])
+    info.column_dimensions["A"].width = 28
+    info.column_dimensions["B"].width = 120
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

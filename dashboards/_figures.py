@@ -1,0 +1,278 @@
+"""Plotly figures for the boards, built with `plotly.graph_objects` only (plotly express costs
+~50 ms per figure here). `scale` multiplies font sizes so a 4K wall reads like a 1080p one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import plotly.graph_objects as go
+
+from config import Config, Metric
+from dashboards import _format as fmt
+from metrics.targets import status as status_of
+
+STATUS_COLOR = {
+    "ok": "#1a7f37",
+    "warning": "#b35900",
+    "critical": "#c62828",
+    "no_data": "#6c757d",
+    "no_target": "#1f5fa8",
+}
+# Brighter variants for the dark wall (contrast ≥ 4.5 against near-black, white text on top).
+STATUS_COLOR_DARK = {
+    "ok": "#1e8e3e",
+    "warning": "#c26a00",
+    "critical": "#d32f2f",
+    "no_data": "#3d4450",
+    "no_target": "#2b6cb0",
+}
+SERIES = ["#1f5fa8", "#c26a00", "#1a7f37", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a"]
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+WALL_CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
+
+
+def _base(dark: bool, scale: float, height: int | None = None) -> go.Layout:
+    fg = "#f2f4f7" if dark else "#222"
+    grid = "#2c323c" if dark else "#e5e7eb"
+    return go.Layout(
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": fg, "size": 13 * scale, "family": "system-ui, 'Segoe UI', Roboto, Arial"},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"gridcolor": grid, "zerolinecolor": grid},
+        yaxis={"gridcolor": grid, "zerolinecolor": grid},
+        height=height,
+        showlegend=False,
+    )
+
+
+def separators(lang: str) -> str:
+    """Plotly's (decimal, thousands) characters per language: vi writes 89,7 and 1.234."""
+    return ",." if lang == "vi" else ".,"
+
+
+def empty(text: str, dark: bool = False, scale: float = 1.0) -> go.Figure:
+    fig = go.Figure(layout=_base(dark, scale))
+    fig.update_layout(
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[{"text": text, "showarrow": False, "font": {"size": 16 * scale}}],
+    )
+    return fig
+
+
+def sparkline(
+    periods: Sequence[date], values: Sequence[float | None], color: str, scale: float = 1.0
+) -> go.Figure:
+    """A tiny line without axes: the shape of the last months, the last point marked."""
+    fig = go.Figure(
+        go.Scatter(
+            x=list(periods),
+            y=list(values),
+            mode="lines",
+            line={"color": color, "width": 3 * scale},
+            connectgaps=False,
+            hoverinfo="skip",
+        ),
+        layout=_base(True, scale),
+    )
+    last = [(p, v) for p, v in zip(periods, values, strict=True) if v is not None]
+    if last:
+        fig.add_trace(
+            go.Scatter(x=[last[-1][0]], y=[last[-1][1]], mode="markers",
+                       marker={"color": color, "size": 9 * scale}, hoverinfo="skip")
+        )
+    fig.update_layout(margin={"l": 2, "r": 6, "t": 4, "b": 2}, xaxis={"visible": False},
+                      yaxis={"visible": False})  # fmt: skip
+    return fig
+
+
+def short_name(name: str, lang: str) -> str:
+    """Tile labels: "Quận 1" → "Q.1", "Huyện Củ Chi" → "Củ Chi", "District 1" → "D.1"."""
+    for prefix, repl in (("Quận ", "Q."), ("Huyện ", ""), ("Thành phố ", ""), ("District ", "D.")):
+        if name.startswith(prefix):
+            rest = name[len(prefix) :]
+            return (repl + rest) if rest[:1].isdigit() else rest
+    for suffix in (" District", " City"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def tile_map(
+    config: Config,
+    metric: Metric,
+    values: Mapping[str, float | None],
+    targets: Mapping[str, float | None],
+    lang: str,
+    dark: bool = True,
+    scale: float = 1.0,
+    on: date | None = None,
+) -> go.Figure:
+    """The district-level units as squares placed roughly where they are (config/tilemap.csv),
+    coloured by status against target, each labelled with its name, value and status icon."""
+    palette = STATUS_COLOR_DARK if dark else STATUS_COLOR
+    shapes, xs, ys, texts, codes, hovers = [], [], [], [], [], []
+    for code, (col, row) in config.tilemap.items():
+        value = values.get(code)
+        st = status_of(metric, value, targets.get(code))
+        x, y = col, -row
+        shapes.append(
+            {"type": "rect", "x0": x - 0.48, "x1": x + 0.48, "y0": y - 0.46, "y1": y + 0.46,
+             "fillcolor": palette[st], "line": {"width": 0}, "layer": "below"}
+        )
+        name = short_name(config.unit(code, on).name(lang), lang)
+        shown = fmt.metric_value(metric, value, lang) if value is not None else "–"
+        if metric.is_percent and value is not None:
+            shown = fmt.number(value, 0, lang) + "%"
+        xs.append(x)
+        ys.append(y)
+        codes.append(code)
+        texts.append(f"<b>{name}</b><br>{fmt.STATUS_ICON[st]} {shown}")
+        hovers.append(f"{config.unit(code, on).name(lang)}: {fmt.metric_value(metric, value, lang)}")
+    fig = go.Figure(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="text",
+            text=texts,
+            textfont={"color": "#ffffff", "size": 17 * scale},
+            customdata=codes,
+            hovertext=hovers,
+            hoverinfo="text",
+        ),
+        layout=_base(dark, scale),
+    )
+    fig.update_layout(
+        shapes=shapes,
+        # Tiles wider than tall: the panel is wide, and names need the width.
+        xaxis={"visible": False, "range": [-0.52, 6.52], "fixedrange": True},
+        yaxis={"visible": False, "range": [-6.52, 0.52], "fixedrange": True},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+    )
+    return fig
+
+
+def ranking(
+    names: Sequence[str],
+    values: Sequence[float | None],
+    statuses: Sequence[str],
+    metric: Metric,
+    lang: str,
+    target: float | None = None,
+    dark: bool = True,
+    scale: float = 1.0,
+    codes: Sequence[str] | None = None,
+    highlight: str | None = None,
+) -> go.Figure:
+    """Horizontal bars, best at the top, value written on each bar; no-data units say so."""
+    palette = STATUS_COLOR_DARK if dark else STATUS_COLOR
+    colors = [palette[s] for s in statuses]
+    labels = [
+        f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang)}"
+        for v, s in zip(values, statuses, strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[v if v is not None else 0 for v in values],
+            y=list(names),
+            orientation="h",
+            marker={"color": colors,
+                    "line": {"width": [3 if (codes and code == highlight) else 0 for code in (codes or names)],
+                             "color": "#111" if not dark else "#fff"}},
+            text=labels,
+            textposition="inside",
+            insidetextanchor="end",
+            textfont={"color": "#fff", "size": 19 * scale},
+            customdata=list(codes) if codes is not None else None,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+            cliponaxis=False,
+        ),
+        layout=_base(dark, scale),
+    )
+    top = max([v for v in values if v is not None] + [target or 0, 1])
+    fig.update_layout(
+        yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 19 * scale}},
+        xaxis={"range": [0, top * 1.02], "showticklabels": False, "fixedrange": True},
+        bargap=0.18,
+        separators=separators(lang),
+    )
+    if target is not None:
+        fig.add_vline(x=target, line={"color": "#f2f4f7" if dark else "#222", "dash": "dash",
+                                      "width": 2 * scale})  # fmt: skip
+    return fig
+
+
+def trend(
+    periods: Sequence[date],
+    values: Sequence[float | None],
+    targets: Sequence[float | None],
+    metric: Metric,
+    lang: str,
+    target_label: str,
+) -> go.Figure:
+    """The metric per bucket against its target (a step line: targets change by year)."""
+    fig = go.Figure(layout=_base(False, 1.0, height=320))
+    fig.add_trace(
+        go.Scatter(
+            x=list(periods), y=list(values), mode="lines+markers", name=metric.name(lang),
+            line={"color": SERIES[0], "width": 3}, connectgaps=False,
+            hovertemplate="%{x|%d/%m/%Y}: %{y}<extra></extra>",
+        )
+    )
+    if any(v is not None for v in targets):
+        fig.add_trace(
+            go.Scatter(
+                x=list(periods), y=list(targets), mode="lines", name=target_label,
+                line={"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"},
+            )
+        )
+    fig.update_layout(
+        showlegend=True,
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        separators=separators(lang),
+        yaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},
+    )
+    return fig
+
+
+def bars(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    codes: Sequence[str],
+    metric: Metric,
+    targets: Sequence[float | None],
+    lang: str,
+    highlight: str | None = None,
+    height: int = 320,
+) -> go.Figure:
+    """Clickable breakdown bars (customdata carries the code to drill into), status colours."""
+    statuses = [status_of(metric, v, tg) for v, tg in zip(values, targets, strict=True)]
+    fig = go.Figure(
+        go.Bar(
+            x=[v if v is not None else 0 for v in values],
+            y=list(labels),
+            orientation="h",
+            marker={
+                "color": [STATUS_COLOR[s] for s in statuses],
+                "line": {"width": [3 if c == highlight else 0 for c in codes], "color": "#111"},
+            },
+            text=[f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang)}"
+                  for v, s in zip(values, statuses, strict=True)],
+            textposition="auto",
+            customdata=list(codes),
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        ),
+        layout=_base(False, 1.0, height=max(height, 28 * len(labels) + 40)),
+    )
+    fig.update_layout(
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},
+        margin={"l": 10, "r": 20, "t": 10, "b": 30},
+        separators=separators(lang),
+        clickmode="event",
+    )
+    return fig

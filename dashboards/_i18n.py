@@ -1,0 +1,135 @@
+"""UI strings in Vietnamese and English, and the language a request asked for.
+
+The language travels in the URL (`?lang=en`) so a shared link opens in the same language; the
+switch in the navbar also remembers it in the browser (local storage) for the next visit.
+"""
+
+from __future__ import annotations
+
+from dashboards._format import LANGS
+
+DEFAULT_LANG = "vi"
+
+TEXT: dict[str, dict[str, str]] = {
+    # navigation
+    "nav.home": {"vi": "Tổng quan", "en": "Overview"},
+    "nav.wall": {"vi": "Màn hình lớn", "en": "Wall screen"},
+    "nav.units": {"vi": "Đơn vị", "en": "Units"},
+    "nav.explore": {"vi": "Phân tích", "en": "Explorer"},
+    "nav.sources": {"vi": "Nguồn dữ liệu", "en": "Data sources"},
+    "nav.alerts": {"vi": "Cảnh báo", "en": "Alerts"},
+    "lang.switch": {"vi": "Ngôn ngữ", "en": "Language"},
+    # common
+    "as_of": {"vi": "Dữ liệu đến", "en": "Data as of"},
+    "stale": {"vi": "DỮ LIỆU CHẬM CẬP NHẬT", "en": "DATA IS LATE"},
+    "stale.sources": {"vi": "Nguồn chậm", "en": "Late feeds"},
+    "fresh": {"vi": "Dữ liệu mới", "en": "Data up to date"},
+    "target": {"vi": "Mục tiêu", "en": "Target"},
+    "no_target": {"vi": "chưa có mục tiêu", "en": "no target"},
+    "vs_prev": {"vi": "so với kỳ trước", "en": "vs previous period"},
+    "of": {"vi": "trên", "en": "of"},
+    "metric": {"vi": "Chỉ tiêu", "en": "Metric"},
+    "metrics": {"vi": "Chỉ tiêu", "en": "Metrics"},
+    "period": {"vi": "Kỳ", "en": "Period"},
+    "grain": {"vi": "Chu kỳ", "en": "Grain"},
+    "from": {"vi": "Từ", "en": "From"},
+    "to": {"vi": "Đến", "en": "To"},
+    "unit": {"vi": "Đơn vị", "en": "Unit"},
+    "sector": {"vi": "Lĩnh vực", "en": "Sector"},
+    "sectors": {"vi": "Lĩnh vực", "en": "Sectors"},
+    "procedure": {"vi": "Thủ tục", "en": "Procedure"},
+    "procedures": {"vi": "Thủ tục", "en": "Procedures"},
+    "channel": {"vi": "Kênh", "en": "Channel"},
+    "channels": {"vi": "Kênh", "en": "Channels"},
+    "source": {"vi": "Nguồn", "en": "Source"},
+    "value": {"vi": "Giá trị", "en": "Value"},
+    "numerator": {"vi": "Tử số", "en": "Numerator"},
+    "denominator": {"vi": "Mẫu số", "en": "Denominator"},
+    "rank": {"vi": "Hạng", "en": "Rank"},
+    "all": {"vi": "Tất cả", "en": "All"},
+    "city": {"vi": "Toàn thành phố", "en": "Whole city"},
+    "error": {"vi": "Lỗi", "en": "Error"},
+    "unknown_unit": {"vi": "Không tìm thấy đơn vị", "en": "Unknown unit"},
+    "grain.day": {"vi": "Ngày", "en": "Day"},
+    "grain.week": {"vi": "Tuần", "en": "Week"},
+    "grain.month": {"vi": "Tháng", "en": "Month"},
+    "grain.quarter": {"vi": "Quý", "en": "Quarter"},
+    "grain.year": {"vi": "Năm", "en": "Year"},
+    "grain.total": {"vi": "Cả kỳ", "en": "Whole range"},
+    "channel.online": {"vi": "Trực tuyến", "en": "Online"},
+    "channel.direct": {"vi": "Trực tiếp", "en": "In person"},
+    "channel.postal": {"vi": "Bưu chính", "en": "Postal"},
+    # wall
+    "wall.title": {"vi": "Trung tâm điều hành thông minh TP.HCM", "en": "HCMC Intelligent Operations Center"},
+    "wall.mtd": {"vi": "Từ đầu tháng", "en": "Month to date"},
+    "wall.map": {"vi": "Quận, huyện", "en": "Districts"},
+    "wall.ranking": {"vi": "Xếp hạng", "en": "Ranking"},
+    "wall.worst": {"vi": "Thấp nhất", "en": "Lowest"},
+    "wall.alerts": {"vi": "Cảnh báo", "en": "Alerts"},
+    "wall.no_alerts": {"vi": "Không có cảnh báo", "en": "No active alerts"},
+    "wall.offline": {"vi": "Mất kết nối máy chủ — đang thử lại…", "en": "Server unreachable — retrying…"},
+    # units
+    "units.title": {"vi": "Chi tiết đơn vị", "en": "Unit detail"},
+    "units.trend": {"vi": "Diễn biến so với mục tiêu", "en": "Trend against target"},
+    "units.children": {"vi": "Đơn vị trực thuộc", "en": "Units within"},
+    "units.peers": {"vi": "So sánh đơn vị cùng cấp", "en": "Compared with peer units"},
+    "units.by_sector": {"vi": "Theo lĩnh vực", "en": "By sector"},
+    "units.by_procedure": {"vi": "Theo thủ tục", "en": "By procedure"},
+    "units.overdue": {"vi": "Hồ sơ trễ hạn", "en": "Overdue dossiers"},
+    "units.click_hint": {"vi": "Bấm vào cột để xem chi tiết", "en": "Click a bar to drill down"},
+    "units.dossier": {"vi": "Mã hồ sơ", "en": "Dossier"},
+    "units.received": {"vi": "Tiếp nhận", "en": "Received"},
+    "units.due": {"vi": "Hẹn trả", "en": "Due"},
+    "units.completed": {"vi": "Hoàn thành", "en": "Completed"},
+    "units.days_late": {"vi": "Số ngày trễ", "en": "Days late"},
+    "units.status": {"vi": "Trạng thái", "en": "Status"},
+    "units.total_overdue": {"vi": "hồ sơ trễ hạn", "en": "overdue dossiers"},
+    "units.this_unit": {"vi": "Đơn vị này", "en": "This unit"},
+    # explore
+    "explore.title": {"vi": "Phân tích dữ liệu", "en": "Data explorer"},
+    "explore.group_by": {"vi": "Nhóm theo", "en": "Group by"},
+    "explore.none": {"vi": "Không nhóm", "en": "No grouping"},
+    "explore.chart": {"vi": "Loại biểu đồ", "en": "Chart type"},
+    "explore.line": {"vi": "Đường", "en": "Line"},
+    "explore.bar": {"vi": "Cột", "en": "Bar"},
+    "explore.export": {"vi": "Xuất dữ liệu", "en": "Export"},
+    "explore.rows": {"vi": "dòng", "en": "rows"},
+    # sources
+    "sources.title": {"vi": "Nguồn dữ liệu", "en": "Data sources"},
+    "sources.feed": {"vi": "Nguồn", "en": "Feed"},
+    "sources.kind": {"vi": "Loại", "en": "Kind"},
+    "sources.department": {"vi": "Cơ quan", "en": "Department"},
+    "sources.last_run": {"vi": "Lần chạy gần nhất", "en": "Last run"},
+    "sources.next_run": {"vi": "Lần chạy tới", "en": "Next run"},
+    "sources.loaded": {"vi": "Dòng đã nạp", "en": "Rows loaded"},
+    "sources.quarantined": {"vi": "Dòng bị cách ly", "en": "Rows quarantined"},
+    "sources.health": {"vi": "Tình trạng", "en": "Health"},
+    "sources.healthy": {"vi": "Bình thường", "en": "Healthy"},
+    "sources.stale": {"vi": "Chậm cập nhật", "en": "Stale"},
+    "sources.failed": {"vi": "Lỗi", "en": "Failed"},
+    "sources.disabled": {"vi": "Tắt", "en": "Disabled"},
+    "sources.last_error": {"vi": "Lỗi gần nhất", "en": "Last error"},
+    "sources.run_now": {"vi": "Chạy ngay", "en": "Run now"},
+    "sources.run_started": {"vi": "Đã chạy", "en": "Ran"},
+    "sources.run_unavailable": {"vi": "Chưa hỗ trợ chạy thủ công", "en": "Manual runs are not available"},
+    "sources.quarantine": {"vi": "Dòng bị cách ly", "en": "Quarantined rows"},
+    "sources.reason": {"vi": "Lý do", "en": "Reason"},
+    "sources.raw": {"vi": "Dữ liệu gốc", "en": "Raw row"},
+    "sources.batch": {"vi": "Lô", "en": "Batch"},
+    "sources.time": {"vi": "Thời điểm", "en": "Time"},
+    "sources.newest": {"vi": "Dữ liệu mới nhất", "en": "Newest data"},
+    "sources.never": {"vi": "chưa chạy", "en": "never"},
+}
+
+
+def lang_of(value: object) -> str:
+    """A supported language code from a query value (default Vietnamese)."""
+    return value if isinstance(value, str) and value in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str) -> str:
+    """The string for `key` in `lang`; the key itself when missing (visible, never a crash)."""
+    entry = TEXT.get(key)
+    if entry is None:
+        return key
+    return entry.get(lang) or entry.get(DEFAULT_LANG) or key

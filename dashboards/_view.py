@@ -1,0 +1,81 @@
+"""The drill-down view as URL state: `/units/<unit>?metric=&grain=&start=&end=&sector=&procedure=&lang=`.
+
+(A module of its own: Dash imports page modules outside sys.modules, which dataclasses need.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from typing import Any
+
+from config import Config
+from dashboards._components import with_query
+from dashboards._i18n import lang_of
+from metrics.periods import QUERY_GRAINS, add_months
+
+DEFAULT_METRIC = "on_time_rate"
+DEFAULT_GRAIN = "month"
+
+
+@dataclass(frozen=True)
+class UnitView:
+    unit: str
+    metric: str
+    grain: str
+    start: date
+    end: date
+    sector: str | None = None
+    procedure: str | None = None
+    lang: str = "vi"
+
+    def replace(self, **changes: Any) -> UnitView:
+        return replace(self, **changes)
+
+    def href(self) -> str:
+        return with_query(
+            f"/units/{self.unit}",
+            {
+                "metric": self.metric,
+                "grain": self.grain,
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "sector": self.sector,
+                "procedure": self.procedure,
+                "lang": self.lang if self.lang != "vi" else None,
+            },
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["start"], d["end"] = self.start.isoformat(), self.end.isoformat()
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> UnitView:
+        return cls(**{**d, "start": date.fromisoformat(d["start"]), "end": date.fromisoformat(d["end"])})
+
+
+def view_from_query(config: Config, unit: str, q: dict[str, Any], today: date) -> UnitView:
+    """The view a URL asks for, checked against the configuration (KeyError/ValueError if not)."""
+    if unit not in config.unit_codes():
+        raise KeyError(unit)
+    metric = q.get("metric") or DEFAULT_METRIC
+    if metric not in config.metrics:
+        raise ValueError(f"unknown metric {metric!r}")
+    grain = q.get("grain") or DEFAULT_GRAIN
+    if grain not in QUERY_GRAINS or grain == "total":
+        raise ValueError(f"unknown grain {grain!r}")
+    end = date.fromisoformat(q["end"]) if q.get("end") else today
+    start = (
+        date.fromisoformat(q["start"]) if q.get("start") else add_months(end.replace(day=1), -11)
+    )
+    if end < start:
+        raise ValueError("the end date is before the start date")
+    sector = q.get("sector") or None
+    procedure = q.get("procedure") or None
+    if sector is not None and sector not in config.sectors:
+        raise ValueError(f"unknown sector {sector!r}")
+    if procedure is not None and procedure not in config.procedures:
+        raise ValueError(f"unknown procedure {procedure!r}")
+    return UnitView(unit, metric, grain, start, end, sector, procedure, lang_of(q.get("lang")))

@@ -1,0 +1,344 @@
+"""Analyst explorer: pick metrics, grain, date range, group-by, filters and chart type; a data
+grid (dash-ag-grid) of the same numbers; export exactly what is on screen (CSV, XLSX with the
+definitions, filters, as-of and numerator/denominator columns; PNG and SVG of the chart).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboards import _export
+from dashboards import _figures as figs
+from dashboards import _format as fmt
+from dashboards._components import as_of_line, current_freshness, local, parse_search
+from dashboards._i18n import lang_of, t
+from dashboards._runtime import local_today, runtime
+from metrics.freshness import as_of
+from metrics.periods import add_months
+from metrics.query import DIMENSION_COLUMNS, QueryError, query
+
+dash.register_page(__name__, path="/explore", name="Explorer", order=3, title="IOC · Explorer")
+
+GRAINS = ("day", "week", "month", "quarter", "year", "total")
+GROUPS = ("unit", "sector", "procedure", "channel", "source")
+CHANNELS = ("online", "direct", "postal")
+MAX_SERIES = 12  # the chart draws the largest groups; the grid and exports keep every row
+
+
+def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, lang) -> dict:
+    return {
+        "metrics": list(metrics or []),
+        "grain": grain or "month",
+        "start": (start or "")[:10],
+        "end": (end or "")[:10],
+        "group": group or None,
+        "unit": unit or None,
+        "sectors": list(sectors or []),
+        "channels": list(channels or []),
+        "chart": chart or "line",
+        "lang": lang_of(lang),
+    }
+
+
+def _label(dim: str, code, lang: str) -> str:
+    cfg = runtime().config
+    if code is None:
+        return "–"
+    if dim == "unit" and code in cfg.unit_codes():
+        return cfg.unit(code, local_today()).name(lang)
+    if dim == "sector" and code in cfg.sectors:
+        return cfg.sectors[code].name(lang)
+    if dim == "procedure" and code in cfg.procedures:
+        return cfg.procedures[code].name(lang)
+    if dim == "channel":
+        return t(f"channel.{code}", lang)
+    return str(code)
+
+
+def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
+    """The explorer's table for a spec: (key, header) columns and rows, values rounded as shown.
+
+    The grid, the chart and both exports read this one function, so they always agree.
+    """
+    cfg = runtime().config
+    lang = spec["lang"]
+    if not spec["metrics"]:
+        return [], []
+    start, end = date.fromisoformat(spec["start"]), date.fromisoformat(spec["end"])
+    by = [spec["group"]] if spec["group"] else []
+    filters = {"unit": spec["unit"], "sectors": spec["sectors"], "channels": spec["channels"]}
+    frame = query(runtime().warehouse.cursor(), cfg, spec["metrics"], spec["grain"], start, end,
+                  filters, by=by, targets=True)  # fmt: skip
+    columns: list[tuple[str, str]] = [("period", t("period", lang))]
+    if spec["group"]:
+        columns += [("group_code", spec["group"]), ("group", t(spec["group"], lang))]
+    for code in spec["metrics"]:
+        m = cfg.metrics[code]
+        unit = "%" if m.is_percent else m.unit
+        columns.append((code, f"{m.name(lang)} ({unit})"))
+        if m.denominator is not None:
+            columns.append((f"{code}_num", f"{m.name(lang)} · {t('numerator', lang)}"))
+            columns.append((f"{code}_den", f"{m.name(lang)} · {t('denominator', lang)}"))
+        columns.append((f"{code}_target", f"{m.name(lang)} · {t('target', lang)}"))
+    rows = []
+    dim_col = DIMENSION_COLUMNS[spec["group"]] if spec["group"] else None
+    for r in frame.iter_rows(named=True):
+        row = {"period": r["period"].isoformat() if spec["grain"] != "total" else
+               f"{start.isoformat()}..{end.isoformat()}"}  # fmt: skip
+        if dim_col:
+            row["group_code"] = r[dim_col]
+            row["group"] = _label(spec["group"], r[dim_col], lang)
+        for code in spec["metrics"]:
+            m = cfg.metrics[code]
+            v = r[code]
+            row[code] = round(v, m.decimals) if v is not None else None
+            if m.denominator is not None:
+                row[f"{code}_num"] = r[f"{code}_num"]
+                row[f"{code}_den"] = r[f"{code}_den"]
+            tg = r.get(f"{code}_target")
+            row[f"{code}_target"] = tg
+        rows.append(row)
+    return columns, rows
+
+
+def figure(spec: dict, rows: list[dict]) -> go.Figure:
+    cfg = runtime().config
+    lang = spec["lang"]
+    if not rows:
+        return figs.empty(fmt.NO_DATA[lang])
+    fig = go.Figure()
+    series: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        for code in spec["metrics"]:
+            key = (code, r.get("group") or "")
+            series.setdefault(key, []).append(r)
+    if spec["group"]:  # the largest groups by their first metric's denominator (or value)
+        first = spec["metrics"][0]
+        weight = {}
+        for (code, g), rs in series.items():
+            if code == first:
+                weight[g] = sum((r.get(f"{first}_den") or r.get(first) or 0) for r in rs)
+        keep = set(sorted(weight, key=weight.get, reverse=True)[:MAX_SERIES])
+        series = {k: v for k, v in series.items() if k[1] in keep}
+    two_metrics = len(spec["metrics"]) > 1
+    for i, ((code, g), rs) in enumerate(series.items()):
+        m = cfg.metrics[code]
+        name = " · ".join(x for x in (m.name(lang) if two_metrics or not g else "", g) if x)
+        kw = {"x": [r["period"] for r in rs], "y": [r[code] for r in rs], "name": name,
+              "marker": {"color": figs.SERIES[i % len(figs.SERIES)]}}  # fmt: skip
+        if spec["chart"] == "bar" or spec["grain"] == "total":
+            fig.add_trace(go.Bar(**kw))
+        else:
+            fig.add_trace(go.Scatter(mode="lines+markers", connectgaps=False, **kw))
+    fig.update_layout(
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": -0.15},
+        separators=figs.separators(lang),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        height=420,
+        barmode="group",
+        xaxis={"gridcolor": "#e5e7eb", "type": "category" if spec["grain"] == "total" else None},
+        yaxis={"gridcolor": "#e5e7eb", "rangemode": "tozero"},
+        title={"text": ", ".join(cfg.metrics[c].name(lang) for c in spec["metrics"]),
+               "font": {"size": 15}},
+    )
+    return fig
+
+
+def _controls(lang: str, today: date) -> html.Div:
+    cfg = runtime().config
+    start = add_months(today.replace(day=1), -11)
+    units = sorted((u for u in cfg.units if u.valid_on(today)), key=lambda u: (u.kind != "city",
+                   u.kind, u.name(lang)))  # fmt: skip
+    return dbc.Row(
+        [
+            dbc.Col([dbc.Label(t("metrics", lang)), dcc.Dropdown(
+                id="explore-metrics", multi=True, value=["online_rate"],
+                options=[{"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()])],
+                lg=4),
+            dbc.Col([dbc.Label(t("grain", lang)), dcc.Dropdown(
+                id="explore-grain", value="month", clearable=False,
+                options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS])],
+                lg=2),
+            dbc.Col([dbc.Label(t("period", lang)), dcc.DatePickerRange(
+                id="explore-range", start_date=start.isoformat(), end_date=today.isoformat(),
+                display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
+                first_day_of_week=1)], lg=4),
+            dbc.Col([dbc.Label(t("explore.chart", lang)), dbc.RadioItems(
+                id="explore-chart", value="line", inline=True,
+                options=[{"label": t("explore.line", lang), "value": "line"},
+                         {"label": t("explore.bar", lang), "value": "bar"}])], lg=2),
+            dbc.Col([dbc.Label(t("explore.group_by", lang)), dcc.Dropdown(
+                id="explore-group", value=None, placeholder=t("explore.none", lang),
+                options=[{"label": t(g, lang), "value": g} for g in GROUPS])], lg=2),
+            dbc.Col([dbc.Label(t("unit", lang)), dcc.Dropdown(
+                id="explore-unit", value=None, placeholder=t("city", lang),
+                options=[{"label": u.name(lang), "value": u.code} for u in units])],
+                lg=4),
+            dbc.Col([dbc.Label(t("sectors", lang)), dcc.Dropdown(
+                id="explore-sectors", multi=True, value=[], placeholder=t("all", lang),
+                options=[{"label": s.name(lang), "value": c} for c, s in cfg.sectors.items()])],
+                lg=4),
+            dbc.Col([dbc.Label(t("channels", lang)), dcc.Dropdown(
+                id="explore-channels", multi=True, value=[], placeholder=t("all", lang),
+                options=[{"label": t(f"channel.{c}", lang), "value": c} for c in CHANNELS])],
+                lg=2),
+        ],
+        className="g-2 mb-3 explore-controls",
+    )
+
+
+def layout(lang: str = "vi", **_query) -> html.Div:
+    lang = lang_of(lang)
+    today = local_today()
+    return html.Div(
+        [
+            html.Div(
+                [html.H1(t("explore.title", lang), className="page-title mb-0"),
+                 as_of_line(current_freshness(), lang, "explore-as-of")],
+                className="d-flex justify-content-between align-items-baseline flex-wrap mb-2",
+            ),
+            _controls(lang, today),
+            dcc.Store(id="explore-spec"),
+            html.Div(id="explore-error"),
+            dcc.Graph(id="explore-graph", config={**figs.GRAPH_CONFIG, "toImageButtonOptions":
+                                                  {"filename": "ioc-explorer"}}),
+            html.Div(
+                [
+                    html.Span(t("explore.export", lang) + ":", className="fw-bold me-2"),
+                    dbc.Button("CSV", id="explore-csv", size="sm", className="me-1"),
+                    dbc.Button("XLSX", id="explore-xlsx", size="sm", className="me-1"),
+                    dbc.Button("PNG", id="explore-png", size="sm", className="me-1",
+                               color="secondary"),
+                    dbc.Button("SVG", id="explore-svg", size="sm", color="secondary"),
+                    html.Span(id="explore-count", className="ms-3 text-muted"),
+                    dcc.Download(id="explore-download"),
+                    html.Span(id="explore-image-done", hidden=True),
+                ],
+                className="my-2 d-flex align-items-center",
+            ),
+            dag.AgGrid(
+                id="explore-grid",
+                columnDefs=[],
+                rowData=[],
+                defaultColDef={"sortable": True, "resizable": True, "filter": True,
+                       "wrapHeaderText": True, "autoHeaderHeight": True, "minWidth": 130},
+                dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                style={"height": "480px"},
+                className="ag-theme-alpine",
+            ),
+        ],
+        className="container-fluid py-3",
+    )
+
+
+@callback(
+    Output("explore-spec", "data"),
+    Output("explore-graph", "figure"),
+    Output("explore-grid", "columnDefs"),
+    Output("explore-grid", "rowData"),
+    Output("explore-count", "children"),
+    Output("explore-error", "children"),
+    Input("explore-metrics", "value"),
+    Input("explore-grain", "value"),
+    Input("explore-range", "start_date"),
+    Input("explore-range", "end_date"),
+    Input("explore-group", "value"),
+    Input("explore-unit", "value"),
+    Input("explore-sectors", "value"),
+    Input("explore-channels", "value"),
+    Input("explore-chart", "value"),
+    State("_pages_location", "search"),
+)
+def update(metrics, grain, start, end, group, unit, sectors, channels, chart, search):
+    lang = lang_of(parse_search(search).get("lang"))
+    spec = _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, lang)
+    try:
+        columns, rows = table(spec)
+    except (QueryError, ValueError) as e:
+        return (dash.no_update, figs.empty(str(e)), [], [], "",
+                dbc.Alert(f"{t('error', lang)}: {e}", color="warning"))  # fmt: skip
+    cfg = runtime().config
+    defs = []
+    for key, header in columns:
+        d = {"field": key, "headerName": header}
+        base = key.rsplit("_", 1)[0] if key.endswith(("_num", "_den", "_target")) else key
+        if base in cfg.metrics or key in cfg.metrics:
+            d["type"] = "rightAligned"
+            d["valueFormatter"] = {"function": f"iocNum(params.value, '{lang}')"}
+        if key == "group_code":
+            d["hide"] = True
+        defs.append(d)
+    count = f"{fmt.number(len(rows), 0, lang)} {t('explore.rows', lang)}"
+    return spec, figure(spec, rows), defs, rows, count, None
+
+
+def _meta(spec: dict) -> list[tuple[str, str]]:
+    cfg = runtime().config
+    lang = spec["lang"]
+    newest = local(as_of(current_freshness()))
+    meta = [
+        ("title", t("explore.title", lang)),
+        ("generated_at", datetime.now(UTC).isoformat(timespec="seconds")),
+        ("data_as_of", f"{newest.isoformat(timespec='minutes')} Asia/Ho_Chi_Minh" if newest else ""),
+        ("grain", spec["grain"]),
+        ("start", spec["start"]),
+        ("end", spec["end"]),
+        ("group_by", spec["group"] or ""),
+        ("filter unit", spec["unit"] or cfg.root.code),
+        ("filter sectors", ",".join(spec["sectors"]) or t("all", lang)),
+        ("filter channels", ",".join(spec["channels"]) or t("all", lang)),
+        ("note", ("rates are ratios of sums: value = scale × numerator / denominator; "
+                 "empty = no data (zero or missing denominator)")),
+    ]
+    return meta + _export.metric_definitions(cfg, spec["metrics"], lang)
+
+
+def _filename(spec: dict, ext: str) -> str:
+    return f"ioc-{'-'.join(spec['metrics'])[:60]}-{spec['grain']}-{spec['start']}-{spec['end']}.{ext}"
+
+
+@callback(
+    Output("explore-download", "data"),
+    Input("explore-csv", "n_clicks"),
+    Input("explore-xlsx", "n_clicks"),
+    State("explore-spec", "data"),
+    prevent_initial_call=True,
+)
+def export(_csv, _xlsx, spec):
+    if not spec or not spec["metrics"]:
+        raise PreventUpdate
+    columns, rows = table(spec)
+    if dash.ctx.triggered_id == "explore-xlsx":
+        return dcc.send_bytes(_export.to_xlsx(columns, rows, _meta(spec)), _filename(spec, "xlsx"))
+    return dcc.send_bytes(_export.to_csv(columns, rows, _meta(spec)), _filename(spec, "csv"))
+
+
+# Images of the chart as it is on screen, drawn by plotly.js in the browser (no server, offline).
+clientside_callback(
+    """
+    function(nPng, nSvg, spec) {
+        const trig = dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
+        const format = trig.startsWith("explore-svg") ? "svg" : "png";
+        const gd = document.querySelector("#explore-graph .js-plotly-plot");
+        if (!gd || !spec) { return dash_clientside.no_update; }
+        const name = ["ioc", (spec.metrics || []).join("-").slice(0, 60), spec.grain,
+                      spec.start, spec.end].join("-");
+        Plotly.downloadImage(gd, {format: format, filename: name, width: 1400, height: 600});
+        return format;
+    }
+    """,
+    Output("explore-image-done", "children"),
+    Input("explore-png", "n_clicks"),
+    Input("explore-svg", "n_clicks"),
+    State("explore-spec", "data"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,221 @@
+"""Data sources: each feed's kind, description, last run, rows loaded and quarantined, next run,
+stale or healthy, last error; the quarantined rows with their reasons; a "run now" button.
+
+Read-only except "run now", which goes through the connectors' service (the same code the
+scheduler runs), never through SQL here. The table refreshes every few seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboards import _format as fmt
+from dashboards._components import (
+    as_of_line,
+    current_freshness,
+    declared_feeds,
+    local,
+    parse_search,
+)
+from dashboards._i18n import lang_of, t
+from dashboards._runtime import runtime
+from metrics.freshness import quarantine_reasons, quarantined
+
+dash.register_page(__name__, path="/sources", name="Sources", order=5, title="IOC · Sources")
+
+REFRESH_MS = 5000
+
+
+def _ts(value, lang: str) -> str:
+    if value is None:
+        return t("sources.never", lang)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return fmt.moment(local(value), lang)
+
+
+def _service():
+    """The app's FeedService when app.py wired the connectors in (None otherwise)."""
+    return getattr(runtime(), "feeds", None)
+
+
+def feed_rows() -> list[dict]:
+    """One row per declared feed, plus sources that loaded without being declared (the demo)."""
+    service = _service()
+    if service is not None:
+        rows = service.status()
+    else:
+        feeds = declared_feeds()
+        try:
+            from connectors.runner import feed_status
+
+            rows = feed_status(runtime().warehouse, feeds) if feeds else []
+        except Exception:  # noqa: BLE001 — fall back to what the warehouse knows
+            rows = []
+    known = {r["name"] for r in rows}
+    for name, f in current_freshness().items():
+        if name in known:
+            continue
+        rows.append({
+            "name": name, "kind": "—", "enabled": True, "description": "",
+            "next_run_at": None, "last_run_at": f.last_run_at, "last_status": f.last_status,
+            "last_error": f.last_error, "last_rows_loaded": f.rows_loaded,
+            "last_rows_quarantined": f.rows_quarantined, "total_rows_loaded": f.total_loaded,
+            "total_rows_quarantined": f.total_quarantined, "newest_data_at": f.newest_data_at,
+            "stale": f.stale, "running": False, "manual": False,
+        })  # fmt: skip
+    return rows
+
+
+def _health(row: dict, lang: str) -> html.Span:
+    if not row.get("enabled", True):
+        return html.Span(["○ ", t("sources.disabled", lang)], className="status-badge status-no_data")
+    if row.get("last_status") == "failed":
+        return html.Span(["✖ ", t("sources.failed", lang)], className="status-badge status-critical")
+    if row.get("stale"):
+        return html.Span(["▲ ", t("sources.stale", lang)], className="status-badge status-warning")
+    return html.Span(["✔ ", t("sources.healthy", lang)], className="status-badge status-ok")
+
+
+def feeds_table(lang: str) -> dbc.Table:
+    head = [t(k, lang) for k in ("sources.feed", "sources.kind", "sources.department",
+                                 "sources.last_run", "sources.newest", "sources.loaded",
+                                 "sources.quarantined", "sources.next_run", "sources.health",
+                                 "sources.last_error")] + [""]  # fmt: skip
+    body = []
+    for r in feed_rows():
+        loaded = r.get("last_rows_loaded")
+        quarantined_ = r.get("last_rows_quarantined")
+        can_run = r.get("manual", True) and r.get("enabled", True)
+        body.append(
+            html.Tr(
+                [
+                    html.Td(html.Code(r["name"])),
+                    html.Td(r.get("kind") or "—"),
+                    html.Td(r.get("description") or "—", className="small"),
+                    html.Td(_ts(r.get("last_run_at"), lang)),
+                    html.Td(_ts(r.get("newest_data_at"), lang)),
+                    html.Td(fmt.number(loaded, 0, lang) if loaded is not None else "—",
+                            className="text-end"),
+                    html.Td(fmt.number(quarantined_, 0, lang) if quarantined_ is not None else "—",
+                            className="text-end"),
+                    html.Td(_ts(r.get("next_run_at"), lang) if r.get("next_run_at") else "—"),
+                    html.Td(_health(r, lang)),
+                    html.Td(r.get("last_error") or "", className="small text-danger sources-error"),
+                    html.Td(
+                        dbc.Button(t("sources.run_now", lang), size="sm", color="primary",
+                                   id={"type": "sources-run", "feed": r["name"]},
+                                   disabled=not can_run or bool(r.get("running")))
+                    ),
+                ],
+                id=f"sources-row-{r['name']}",
+            )
+        )
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+                     striped=True, hover=True, responsive=True, size="sm",
+                     id="sources-table")  # fmt: skip
+
+
+def quarantine_grid(lang: str) -> html.Div:
+    cur = runtime().warehouse.cursor()
+    rows = [
+        {**r, "quarantined_at": fmt.moment(local(r["quarantined_at"]), lang)}
+        for r in quarantined(cur, limit=1000)
+    ]
+    reasons = quarantine_reasons(cur)[:8]
+    summary = html.Ul(
+        [html.Li(f"{src} · {reason}: {fmt.number(n, 0, lang)}") for src, reason, n in reasons],
+        className="small mb-2",
+    )
+    cols = [("batch_id", t("sources.batch", lang), 90), ("source", t("source", lang), 180),
+            ("quarantined_at", t("sources.time", lang), 160),
+            ("reason", t("sources.reason", lang), 320), ("raw", t("sources.raw", lang), 600)]  # fmt: skip
+    return html.Div(
+        [
+            summary,
+            dag.AgGrid(
+                id="sources-quarantine",
+                rowData=rows,
+                columnDefs=[{"field": f, "headerName": h, "width": w} for f, h, w in cols],
+                defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                dashGridOptions={"pagination": True, "paginationPageSize": 25},
+                style={"height": "420px"},
+                className="ag-theme-alpine",
+            ),
+        ]
+    )
+
+
+def layout(lang: str = "vi", **_query) -> html.Div:
+    lang = lang_of(lang)
+    return html.Div(
+        [
+            html.Div(
+                [html.H1(t("sources.title", lang), className="page-title mb-0"),
+                 html.Div(as_of_line(current_freshness(), lang, "sources-as-of"),
+                          id="sources-as-of-box")],
+                className="d-flex justify-content-between align-items-baseline flex-wrap mb-2",
+            ),
+            dcc.Interval(id="sources-tick", interval=REFRESH_MS),
+            html.Div(id="sources-message"),
+            html.Div(feeds_table(lang), id="sources-feeds"),
+            html.H2(t("sources.quarantine", lang), className="h5 mt-4"),
+            quarantine_grid(lang),
+        ],
+        className="container-fluid py-3",
+    )
+
+
+@callback(
+    Output("sources-feeds", "children"),
+    Output("sources-as-of-box", "children"),
+    Input("sources-tick", "n_intervals"),
+    State("_pages_location", "search"),
+    prevent_initial_call=True,
+)
+def refresh(_n, search):
+    lang = lang_of(parse_search(search).get("lang"))
+    return feeds_table(lang), as_of_line(current_freshness(), lang, "sources-as-of")
+
+
+def _run_in_background(name: str) -> bool:
+    service = _service()
+    if service is not None:
+        target = service.run_now
+    else:
+        feeds = declared_feeds()
+        if name not in feeds:
+            return False
+        from connectors.runner import FeedBusy, run_feed
+
+        def target(n: str) -> None:
+            try:
+                run_feed(runtime().warehouse, feeds[n])
+            except FeedBusy:
+                pass
+
+    threading.Thread(target=target, args=(name,), daemon=True, name=f"run-now-{name}").start()
+    return True
+
+
+@callback(
+    Output("sources-message", "children"),
+    Input({"type": "sources-run", "feed": ALL}, "n_clicks"),
+    State("_pages_location", "search"),
+    prevent_initial_call=True,
+)
+def run_now(clicks, search):
+    if not ctx.triggered_id or not any(clicks):
+        raise PreventUpdate
+    lang = lang_of(parse_search(search).get("lang"))
+    name = ctx.triggered_id["feed"]
+    if not _run_in_background(name):
+        return dbc.Alert(t("sources.run_unavailable", lang), color="warning", duration=6000)
+    return dbc.Alert(f"{t('sources.run_started', lang)}: {name}", color="info", duration=6000)

@@ -1,0 +1,388 @@
+"""Department drill-down: `/units/<code>` for department heads.
+
+The URL carries the whole view — unit (path), `metric`, `grain`, `start`, `end`, `sector`,
+`procedure`, `lang` — so links can be shared and Back restores the previous view: every control
+and every clicked bar only computes a new URL; the page renders from the URL alone.
+Breadcrumbs: city → district or department → ward → sector → procedure.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboards import _figures as figs
+from dashboards import _format as fmt
+from dashboards._components import (
+    as_of_line,
+    breadcrumbs,
+    current_freshness,
+    local,
+    parse_search,
+    status_badge,
+)
+from dashboards._i18n import lang_of, t
+from dashboards._runtime import local_today, runtime
+from dashboards._view import UnitView, view_from_query
+from metrics.dossiers import SORTABLE, overdue
+from metrics.query import query
+from metrics.targets import status as status_of
+
+dash.register_page(
+    __name__,
+    path="/units",
+    path_template="/units/<code>",
+    name="Units",
+    order=2,
+    title="IOC · Units",
+)
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+TOP_PROCEDURES = 15
+PAGE_SIZE = 20
+
+
+def _href(v: UnitView, **changes) -> str:
+    return v.replace(**changes).href()
+
+
+def _crumbs(v: UnitView, lang: str) -> list[tuple[str, str | None]]:
+    cfg = runtime().config
+    today = local_today()
+    chain = [*reversed(cfg.ancestors(v.unit, today)), v.unit]
+    items = [
+        (cfg.unit(code, today).name(lang), _href(v, unit=code, sector=None, procedure=None))
+        for code in chain
+    ]
+    if v.sector:
+        items.append((cfg.sectors[v.sector].name(lang), _href(v, procedure=None)))
+    if v.procedure:
+        items.append((cfg.procedures[v.procedure].name(lang), v.href()))
+    return items
+
+
+def _filters(v: UnitView) -> dict:
+    return {
+        "unit": v.unit,
+        "sectors": [v.sector] if v.sector else [],
+        "procedures": [v.procedure] if v.procedure else [],
+    }
+
+
+def _graph(id_: str, fig, clickable: bool = True) -> dcc.Graph:
+    return dcc.Graph(id=id_, figure=fig, config=figs.GRAPH_CONFIG,
+                     className="units-graph" + (" clickable" if clickable else ""))  # fmt: skip
+
+
+def _card(title: str, body, hint: str | None = None) -> dbc.Card:
+    head = [html.Span(title, className="fw-bold")]
+    if hint:
+        head.append(html.Span(hint, className="text-muted small ms-2"))
+    return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body, className="p-2")], className="mb-3")
+
+
+def _summary(v: UnitView, lang: str):
+    cfg = runtime().config
+    m = cfg.metrics[v.metric]
+    frame = query(runtime().warehouse.cursor(), cfg, [v.metric], "total", v.start, v.end,
+                  _filters(v), compare=True)  # fmt: skip
+    row = frame.row(0, named=True) if frame.height else {}
+    value, target = row.get(v.metric), row.get(f"{v.metric}_target")
+    prev = row.get(f"{v.metric}_prev")
+    change = value - prev if value is not None and prev is not None else None
+    counts = ""
+    if m.denominator is not None and row.get(f"{v.metric}_den"):
+        counts = (f"{fmt.number(row[f'{v.metric}_num'], 0, lang)} {t('of', lang)} "
+                  f"{fmt.number(row[f'{v.metric}_den'], 0, lang)}")  # fmt: skip
+    return html.Div(
+        [
+            html.Div(m.name(lang), className="kpi-name"),
+            html.Div(fmt.metric_value(m, value, lang), className="kpi-value", id="units-value"),
+            html.Div(counts, className="kpi-counts"),
+            html.Div(
+                f"{t('target', lang)}: "
+                + (fmt.metric_value(m, target, lang) if target is not None else "–"),
+                className="kpi-target",
+            ),
+            html.Div(f"{fmt.delta(m, change, lang)} {t('vs_prev', lang)}", className="kpi-change"),
+            status_badge(status_of(m, value, target), lang, "kpi-status"),
+        ],
+        className="units-summary",
+    )
+
+
+def _trend(v: UnitView, lang: str):
+    cfg = runtime().config
+    m = cfg.metrics[v.metric]
+    frame = query(runtime().warehouse.cursor(), cfg, [v.metric], v.grain, v.start, v.end,
+                  _filters(v))  # fmt: skip
+    if not frame.height:
+        return figs.empty(fmt.NO_DATA[lang])
+    return figs.trend(frame["period"].to_list(), frame[v.metric].to_list(),
+                      frame[f"{v.metric}_target"].to_list(), m, lang, t("target", lang))  # fmt: skip
+
+
+def _by_unit(v: UnitView, scope: str, lang: str, kind: str | None = None, highlight=None):
+    cfg = runtime().config
+    m = cfg.metrics[v.metric]
+    today = local_today()
+    frame = query(runtime().warehouse.cursor(), cfg, [v.metric], "total", v.start, v.end,
+                  {**_filters(v), "unit": scope}, by=["unit"])  # fmt: skip
+    rows = [r for r in frame.iter_rows(named=True) if r["unit_code"] != scope]
+    if kind is not None:
+        rows = [r for r in rows if cfg.unit(r["unit_code"], today).kind == kind]
+    rows.sort(key=lambda r: (r[v.metric] is None, -(r[v.metric] or 0) if m.direction == "higher"
+                             else (r[v.metric] or 0)))  # fmt: skip
+    if not rows:
+        return None
+    return figs.bars(
+        [cfg.unit(r["unit_code"], today).name(lang) for r in rows],
+        [r[v.metric] for r in rows],
+        [r["unit_code"] for r in rows],
+        m,
+        [r[f"{v.metric}_target"] for r in rows],
+        lang,
+        highlight=highlight,
+    )
+
+
+def _by_dim(v: UnitView, dim: str, lang: str, limit: int | None = None):
+    cfg = runtime().config
+    m = cfg.metrics[v.metric]
+    column = {"sector": "sector_code", "procedure": "procedure_code"}[dim]
+    frame = query(runtime().warehouse.cursor(), cfg, [v.metric], "total", v.start, v.end,
+                  _filters(v), by=[dim])  # fmt: skip
+    rows = [r for r in frame.iter_rows(named=True) if r[column] is not None]
+    # Worst first for procedures (the list is cut), best first for sectors.
+    worst_first = dim == "procedure"
+    higher = m.direction == "higher"
+    rows.sort(key=lambda r: (r[v.metric] is None,
+                             (r[v.metric] or 0) * (1 if higher == worst_first else -1)))  # fmt: skip
+    if limit:
+        rows = rows[:limit]
+    if not rows:
+        return figs.empty(fmt.NO_DATA[lang])
+    names = cfg.sectors if dim == "sector" else cfg.procedures
+    return figs.bars(
+        [names[r[column]].name(lang) if r[column] in names else r[column] for r in rows],
+        [r[v.metric] for r in rows],
+        [r[column] for r in rows],
+        m,
+        [r[f"{v.metric}_target"] for r in rows],
+        lang,
+        highlight=v.procedure if dim == "procedure" else v.sector,
+    )
+
+
+def _controls(v: UnitView, lang: str) -> dbc.Row:
+    cfg = runtime().config
+    return dbc.Row(
+        [
+            dbc.Col([dbc.Label(t("metric", lang)), dcc.Dropdown(
+                id="units-metric", value=v.metric, clearable=False,
+                options=[{"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()])],
+                md=4),
+            dbc.Col([dbc.Label(t("grain", lang)), dcc.Dropdown(
+                id="units-grain", value=v.grain, clearable=False,
+                options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS])],
+                md=2),
+            dbc.Col([dbc.Label(t("period", lang)), dcc.DatePickerRange(
+                id="units-range", start_date=v.start.isoformat(), end_date=v.end.isoformat(),
+                display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
+                first_day_of_week=1, min_date_allowed=date(2015, 1, 1))],
+                md=6),
+        ],
+        className="mb-3 g-2",
+    )
+
+
+def _overdue_grid(v: UnitView, lang: str) -> dag.AgGrid:
+    cols = [
+        ("dossier_id", t("units.dossier", lang), 230),
+        ("unit_code", t("unit", lang), 190),
+        ("procedure_code", t("procedure", lang), 260),
+        ("channel", t("channel", lang), 110),
+        ("received_at", t("units.received", lang), 150),
+        ("due_at", t("units.due", lang), 150),
+        ("completed_at", t("units.completed", lang), 150),
+        ("days_late", t("units.days_late", lang), 120),
+    ]
+    return dag.AgGrid(
+        id="units-overdue",
+        rowModelType="infinite",
+        columnDefs=[
+            {"field": f, "headerName": h, "width": w, "sortable": f in SORTABLE,
+             "filter": False, **({"sort": "desc"} if f == "days_late" else {})}
+            for f, h, w in cols
+        ],
+        defaultColDef={"resizable": True},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": PAGE_SIZE,
+            "cacheBlockSize": PAGE_SIZE,
+            "paginationPageSizeSelector": False,
+            "maxBlocksInCache": 5,
+            "rowBuffer": 0,
+        },
+        style={"height": "560px"},
+        className="ag-theme-alpine",
+    )
+
+
+def layout(code: str | None = None, **query_args) -> html.Div:
+    lang = lang_of(query_args.get("lang"))
+    cfg = runtime().config
+    try:
+        v = view_from_query(cfg, code or cfg.root.code, query_args, local_today())
+    except (KeyError, ValueError) as e:
+        return html.Div(
+            [html.H1(t("units.title", lang), className="page-title"),
+             dbc.Alert(f"{t('unknown_unit', lang)}: {e}", color="warning", id="units-error")],
+            className="container-fluid py-3",
+        )  # fmt: skip
+    today = local_today()
+    unit = cfg.unit(v.unit, today)
+    children_fig = _by_unit(v, v.unit, lang) if cfg.children(v.unit, today) else None
+    peers_fig = (
+        _by_unit(v, unit.parent_code, lang, kind=unit.kind, highlight=v.unit)
+        if unit.parent_code
+        else None
+    )
+    hint = t("units.click_hint", lang)
+    sections = [
+        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", _trend(v, lang), False)), lg=8),
+        dbc.Col(_card(unit.name(lang), _summary(v, lang)), lg=4),
+    ]
+    # Every clickable graph is always in the layout (hidden when it does not apply), so the
+    # navigation callback always has all its inputs.
+    sector_fig = _by_dim(v, "sector", lang) if not v.sector and not v.procedure else None
+    procedure_fig = _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None
+    panels = [
+        ("units-children", t("units.children", lang), children_fig),
+        ("units-peers", t("units.peers", lang), peers_fig),
+        ("units-sectors", t("units.by_sector", lang), sector_fig),
+        ("units-procedures", t("units.by_procedure", lang), procedure_fig),
+    ]
+    grid = [
+        dbc.Col(
+            _card(title, _graph(id_, fig if fig is not None else figs.empty("")), hint),
+            lg=6,
+            style=None if fig is not None else {"display": "none"},
+        )
+        for id_, title, fig in panels
+    ]
+    return html.Div(
+        [
+            dcc.Location(id="units-nav", refresh="callback-nav"),
+            dcc.Store(id="units-view", data=v.to_json()),
+            html.Div(
+                [
+                    html.H1(unit.name(lang), className="page-title mb-0", id="units-title"),
+                    as_of_line(current_freshness(), lang, "units-as-of"),
+                ],
+                className="d-flex justify-content-between align-items-baseline flex-wrap",
+            ),
+            breadcrumbs(_crumbs(v, lang), "units-breadcrumbs"),
+            _controls(v, lang),
+            dbc.Row(sections),
+            dbc.Row(grid),
+            _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
+                                             _overdue_grid(v, lang)]),
+        ],
+        className="container-fluid py-3 units-page",
+        id="units-root",
+    )
+
+
+@callback(
+    Output("units-nav", "href"),
+    Input("units-metric", "value"),
+    Input("units-grain", "value"),
+    Input("units-range", "start_date"),
+    Input("units-range", "end_date"),
+    Input("units-children", "clickData"),
+    Input("units-peers", "clickData"),
+    Input("units-sectors", "clickData"),
+    Input("units-procedures", "clickData"),
+    State("units-view", "data"),
+    prevent_initial_call=True,
+)
+def navigate(metric, grain, start, end, child, peer, sector, procedure, data):
+    """Every control and click becomes a new URL (a history entry: Back undoes it)."""
+    v = UnitView.from_json(data)
+    trig = ctx.triggered_id
+    if trig in ("units-children", "units-peers"):
+        click = child if trig == "units-children" else peer
+        if not click:
+            raise PreventUpdate
+        return _href(v, unit=click["points"][0]["customdata"])
+    if trig == "units-sectors":
+        if not sector:
+            raise PreventUpdate
+        return _href(v, sector=sector["points"][0]["customdata"], procedure=None)
+    if trig == "units-procedures":
+        if not procedure:
+            raise PreventUpdate
+        code = procedure["points"][0]["customdata"]
+        sec = runtime().config.procedures[code].sector_code
+        return _href(v, procedure=code, sector=sec)
+    try:
+        new = v.replace(
+            metric=metric,
+            grain=grain,
+            start=date.fromisoformat(start[:10]) if start else v.start,
+            end=date.fromisoformat(end[:10]) if end else v.end,
+        )
+    except ValueError:
+        raise PreventUpdate from None
+    if new == v:
+        raise PreventUpdate
+    return new.href()
+
+
+def _when(ts, lang: str) -> str:
+    return fmt.moment(local(ts), lang) if ts is not None else ""
+
+
+@callback(
+    Output("units-overdue", "getRowsResponse"),
+    Output("units-overdue-total", "children"),
+    Input("units-overdue", "getRowsRequest"),
+    State("units-view", "data"),
+    State("_pages_location", "search"),
+)
+def overdue_rows(request, data, search):
+    """One page of overdue dossiers, sorted on the server (all of them can be millions)."""
+    if not request or not data:
+        raise PreventUpdate
+    v = UnitView.from_json(data)
+    lang = lang_of(parse_search(search).get("lang"))
+    cfg = runtime().config
+    sort = [(s["colId"], s["sort"]) for s in request.get("sortModel", []) if s["colId"] in SORTABLE]
+    start_row, end_row = int(request.get("startRow", 0)), int(request.get("endRow", PAGE_SIZE))
+    page = overdue(runtime().warehouse.cursor(), v.unit, v.start, v.end,
+                   [v.sector] if v.sector else [], [v.procedure] if v.procedure else [],
+                   sort or None, start_row, end_row - start_row)  # fmt: skip
+    today = local_today()
+    rows = [
+        {
+            "dossier_id": r["dossier_id"],
+            "unit_code": cfg.unit(r["unit_code"], today).name(lang)
+            if r["unit_code"] in cfg.unit_codes() else r["unit_code"],
+            "procedure_code": cfg.procedures[r["procedure_code"]].name(lang)
+            if r["procedure_code"] in cfg.procedures else r["procedure_code"],
+            "channel": t(f"channel.{r['channel']}", lang),
+            "received_at": _when(r["received_at"], lang),
+            "due_at": _when(r["due_at"], lang),
+            "completed_at": _when(r["completed_at"], lang),
+            "days_late": fmt.number(r["days_late"], 1, lang),
+        }
+        for r in page.rows
+    ]  # fmt: skip
+    total = f"{fmt.number(page.total, 0, lang)} {t('units.total_overdue', lang)}"
+    return {"rowData": rows, "rowCount": page.total}, (no_update if start_row else total)
