@@ -128,11 +128,11 @@ def _row(dept: dict[str, Any], unit: str, period: date, grain: str, measure: str
 
 
 def _number(value: Any) -> float | None:
-    """A portal count or score; ValueError when it is not a number (the row is rejected)."""
+    """A portal count or score; TypeError when it is not a number (the row is rejected)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"cannot read {value!r} as a number")
+        raise TypeError(f"cannot read {value!r} as a number")
     return float(value)
 
 
@@ -163,7 +163,7 @@ def parse_response(
     for row in rows:
         try:
             good.append(row | {"value": _number(row["value"])})
-        except ValueError as e:
+        except TypeError as e:
             raw = json.dumps({k: v for k, v in row.items() if k != "_dept"}, default=str,
                              ensure_ascii=False)  # fmt: skip
             rejects.append(Reject(raw, f"{row['measure_code']}: {e}"))

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 import pytest
@@ -61,7 +61,7 @@ class FilesCase:
     suffix: str
     shape: str = "dossier"
     n: int = 0
-    HEAD = {"dossier_id": "Mã hồ sơ", "unit_code": "Mã đơn vị", "procedure_code": "Mã thủ tục",
+    HEAD: ClassVar[dict[str, str]] = {"dossier_id": "Mã hồ sơ", "unit_code": "Mã đơn vị", "procedure_code": "Mã thủ tục",
             "channel": "Kênh", "received_at": "Ngày nhận", "due_at": "Hạn trả",
             "completed_at": "Ngày trả", "record_digitized": "Số hóa", "supplements": "Bổ sung",
             "updated_at": "Cập nhật"}  # fmt: skip

@@ -1,0 +1,57 @@
+"""config/feeds.toml: the shipped file loads, and every mistake names the file, key and problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError
+from connectors.feeds import load_feeds
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "feeds.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_feeds_load(config):
+    feeds = load_feeds(data_dir="/srv/ioc", demo_api="http://127.0.0.1:9999",
+                       measures=set(config.measures))  # fmt: skip
+    assert {f.kind for f in feeds.values()} == {"files", "rest", "sql", "national_portal"}
+    assert not feeds["national_portal"].enabled
+    assert all(f.enabled for n, f in feeds.items() if n.startswith("demo_"))
+    assert feeds["demo_district4_api"].options["base_url"] == "http://127.0.0.1:9999"
+    assert feeds["demo_justice_desk"].options["path"] == "/srv/ioc/demo/exports"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('kind = "ftp"\nschedule = { every = "5m" }', "feeds.dx.kind: unknown kind 'ftp'"),
+        ('kind = "rest"', "feeds.dx: missing key 'schedule'"),
+        ('kind = "rest"\nschedule = { every = "soon" }', "feeds.dx.schedule.every: 'soon' is not"),
+        ('kind = "rest"\nschedule = { cron = "61 * * * *" }', "feeds.dx.schedule.cron"),
+        ('kind = "rest"\nschedule = { every = "5m", cron = "0 * * * *" }', "exactly one of"),
+        ('kind = "rest"\nschedule = { every = "5m" }\noptions = { token = "abc" }',
+         "feeds.dx.options.token: secrets do not belong in the config"),
+        ('kind = "sql"\nschedule = { every = "5m" }\noptions = { url = "postgresql://u:pw@h/db" }',
+         "the URL holds a password: use url_env"),
+        ('kind = "rest"\nschedule = { every = "5m" }\noptions = { token_env = "lower" }',
+         "must name an environment variable"),
+        ('kind = "rest"\nshape = "cube"\nschedule = { every = "5m" }', "feeds.dx.shape"),
+        ('kind = "rest"\nschedule = { every = "5m" }\nsurprise = 1', "unknown key(s) surprise"),
+        ('kind = "files"\nschedule = { every = "5m" }\nmeasures = { "A" = "nope" }',
+         "feeds.dx.measures.A: unknown measure 'nope'"),
+    ],
+)
+def test_mistakes_are_named(tmp_path, config, body, message):
+    path = write(tmp_path, "[feeds.dx]\n" + body + "\n")
+    with pytest.raises(ConfigError) as e:
+        load_feeds(path, measures=set(config.measures))
+    assert str(e.value).startswith("feeds.toml: ")
+    assert message in str(e.value)
+
+
+def test_a_broken_file_says_where(tmp_path):
+    with pytest.raises(ConfigError, match="feeds.toml: syntax"):
+        load_feeds(write(tmp_path, "[feeds.dx\n"))
