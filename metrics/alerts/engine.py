@@ -49,6 +49,7 @@ STATES = (
 )
 GAP_STATES = ("no_data", "insufficient_data", "error")
 SEVERITY_RANK = {None: 0, "warning": 1, "critical": 2}
+NEW_INSTANCE_EVENTS = ("pending", "firing", "error", "stale")
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def evaluate(
     acknowledged: bool = False,
 ) -> Evaluation:
     """One evaluation step for one (rule, unit) instance. See the module docstring."""
+    is_new = prev is None
     prev = prev or AlertState(since=now)
     silenced = silenced_until is not None and silenced_until > now
     if obs.kind == "error":
@@ -203,6 +205,8 @@ def evaluate(
         else:
             new, reason = _value(prev, obs, rule, now, levels)
     event = _event(prev, new)
+    if is_new and event not in NEW_INSTANCE_EVENTS:
+        event = None  # a new instance starting in no_data/insufficient_data is not news
     notify = event is not None and event in rule.notify_on and not silenced
     new = replace(new, reason=reason)
     return Evaluation(new, prev.state, reason, event, notify, silenced)
@@ -390,6 +394,7 @@ def evaluate_feed(
     """A feed's own instance: `stale` when its last successful delivery is older than
     `expected_every + grace`; `no_data` when it never delivered; else `ok` (`resolved` right after
     being stale). `last_delivery` is when the last successful load batch of the feed finished."""
+    is_new = prev is None
     prev = prev or AlertState(since=now)
     silenced = silenced_until is not None and silenced_until > now
     if last_delivery is None:
@@ -425,6 +430,8 @@ def evaluate_feed(
             )
             reason = f"feed {watch.source}: last delivery {hours:.1f} h ago"
     event = None if new.state == prev.state else new.state
+    if is_new and event not in NEW_INSTANCE_EVENTS:
+        event = None
     notify = event is not None and event in notify_on and not silenced
     new = replace(new, reason=reason)
     return Evaluation(new, prev.state, reason, event, notify, silenced)

@@ -1,0 +1,327 @@
+"""The Alerts page: active, acknowledged, silenced, other states, history; ack and silence.
+
+Reads through `warehouse.alerts_store`; acknowledging and silencing go through its service
+functions (`acknowledge`, `silence`), never raw SQL here. Each alert links to the drill-down
+view that explains it. vi/en via `?lang=`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html
+
+from dashboards import _format as fmt
+from dashboards._alerts import alert_link, alert_text
+from dashboards._runtime import LOCAL_OFFSET, runtime
+from warehouse import alerts_store as store
+
+dash.register_page(__name__, path="/alerts", name="Alerts", order=5, title="IOC · Alerts")
+
+TEXT = {
+    "title": {"vi": "Cảnh báo", "en": "Alerts"},
+    "active": {"vi": "Đang cảnh báo", "en": "Active"},
+    "acked": {"vi": "Đã xác nhận", "en": "Acknowledged"},
+    "silenced": {"vi": "Đang tắt thông báo", "en": "Silenced"},
+    "other": {"vi": "Trạng thái khác", "en": "Other states"},
+    "history": {"vi": "Lịch sử", "en": "History"},
+    "none": {"vi": "Không có", "en": "None"},
+    "severity": {"vi": "Mức độ", "en": "Severity"},
+    "metric": {"vi": "Chỉ tiêu", "en": "Metric"},
+    "unit": {"vi": "Mã đơn vị", "en": "Unit code"},
+    "state": {"vi": "Trạng thái", "en": "State"},
+    "alert": {"vi": "Cảnh báo", "en": "Alert"},
+    "since": {"vi": "Từ lúc", "en": "Since"},
+    "reason": {"vi": "Lý do", "en": "Reason"},
+    "who": {"vi": "Người thực hiện", "en": "Who"},
+    "why": {"vi": "Ghi chú / lý do", "en": "Note / why"},
+    "ack": {"vi": "Xác nhận", "en": "Acknowledge"},
+    "silence": {"vi": "Tắt thông báo", "en": "Silence"},
+    "for": {"vi": "trong", "en": "for"},
+    "choose": {"vi": "Chọn cảnh báo", "en": "Choose an alert"},
+    "acked_by": {"vi": "Xác nhận bởi", "en": "Acknowledged by"},
+    "silenced_by": {"vi": "Tắt bởi", "en": "Silenced by"},
+    "until": {"vi": "đến", "en": "until"},
+    "done_ack": {"vi": "Đã xác nhận", "en": "Acknowledged"},
+    "done_silence": {"vi": "Đã tắt thông báo", "en": "Silenced"},
+    "event": {"vi": "Sự kiện", "en": "Event"},
+    "at": {"vi": "Lúc", "en": "At"},
+    "notified": {"vi": "Đã gửi", "en": "Notified"},
+}
+STATE_TEXT = {
+    "ok": {"vi": "bình thường", "en": "ok"},
+    "pending": {"vi": "chờ xác định", "en": "pending"},
+    "firing": {"vi": "đang cảnh báo", "en": "firing"},
+    "resolved": {"vi": "đã hết", "en": "resolved"},
+    "no_data": {"vi": "không có dữ liệu", "en": "no data"},
+    "insufficient_data": {"vi": "không đủ dữ liệu", "en": "insufficient data"},
+    "error": {"vi": "lỗi", "en": "error"},
+    "stale": {"vi": "nguồn trễ", "en": "stale"},
+}
+SEVERITY_TEXT = {
+    "critical": {"vi": "Nghiêm trọng", "en": "Critical"},
+    "warning": {"vi": "Cảnh báo", "en": "Warning"},
+}
+ICON = {"critical": "✖", "warning": "▲"}
+SILENCE_HOURS = (1, 4, 24, 72, 168)
+OTHER_STATES = ("pending", "no_data", "insufficient_data", "error", "stale")
+
+
+def _t(key: str, lang: str) -> str:
+    return TEXT[key][lang]
+
+
+def _when(ts: datetime | None, lang: str) -> str:
+    if ts is None:
+        return "–"
+    return fmt.moment((ts.astimezone(UTC) + LOCAL_OFFSET).replace(tzinfo=None), lang)
+
+
+def _severity(sev: str | None, lang: str) -> html.Span:
+    if not sev:
+        return html.Span("–")
+    return html.Span(
+        f"{ICON.get(sev, '●')} {SEVERITY_TEXT[sev][lang]}", className=f"alert-sev alert-{sev}"
+    )
+
+
+def _table(rows: list[store.AlertRow], lang: str, extra: str | None = None) -> html.Div:
+    if not rows:
+        return html.P(_t("none", lang), className="text-muted")
+    head = [_t("severity", lang), _t("alert", lang), _t("state", lang), _t("since", lang),
+            _t("reason", lang)] + ([_t(extra, lang)] if extra else [])  # fmt: skip
+    body = []
+    for a in rows:
+        cells = [
+            html.Td(_severity(a.severity, lang)),
+            html.Td(html.A(alert_text(a, lang), href=alert_link(a, lang), className="alert-link")),
+            html.Td(STATE_TEXT.get(a.state, {}).get(lang, a.state)),
+            html.Td(_when(a.started_at or a.since, lang)),
+            html.Td(a.reason, className="small"),
+        ]
+        if extra == "acked_by":
+            note = f" — {a.ack_note}" if a.ack_note else ""
+            cells.append(
+                html.Td(f"{a.acked_by} · {_when(a.acked_at, lang)}{note}", className="alert-ack")
+            )
+        if extra == "silenced_by":
+            cells.append(
+                html.Td(
+                    f"{a.silenced_by} ({a.silence_reason}) {_t('until', lang)} "
+                    f"{_when(a.silenced_until, lang)}",
+                    className="alert-silence",
+                )
+            )
+        body.append(html.Tr(cells, className=f"alert-row state-{a.state}", **{"data-key": a.key}))
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+        size="sm",
+        hover=True,
+        responsive=True,
+    )
+
+
+def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
+    rows = store.alert_history(runtime().warehouse.cursor(), limit=200)
+    rows = [
+        r
+        for r in rows
+        if (not metric or r["metric"] == metric) and (not unit or r["unit_code"] == unit)
+    ][:100]
+    if not rows:
+        return html.P(_t("none", lang), className="text-muted")
+    head = [_t("at", lang), _t("event", lang), _t("alert", lang), _t("severity", lang),
+            _t("reason", lang), _t("notified", lang)]  # fmt: skip
+    body = [
+        html.Tr(
+            [
+                html.Td(_when(r["happened_at"], lang)),
+                html.Td(r["event"]),
+                html.Td(r["alert_key"]),
+                html.Td(_severity(r["severity"], lang)),
+                html.Td(r["reason"], className="small"),
+                html.Td("✔" if r["notify"] else ("🔕" if r["silenced"] else "")),
+            ]
+        )
+        for r in rows
+    ]
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+        size="sm",
+        responsive=True,
+    )
+
+
+def render(lang: str, severity: str | None, metric: str | None, unit: str | None) -> list:
+    cur = runtime().warehouse.cursor()
+    now = datetime.now(UTC)
+    unit = (unit or "").strip() or None
+    rows = store.alert_instances(cur, now, severity=severity, metric=metric, unit_code=unit)
+    firing = [a for a in rows if a.state == "firing"]
+    active = [a for a in firing if not a.acknowledged and not a.silenced]
+    acked = [a for a in firing if a.acknowledged and not a.silenced]
+    silenced = [a for a in rows if a.silenced]
+    # Pending, stale, errors, and firing episodes interrupted by a data gap; plain "no data"
+    # and "too few dossiers" instances are only counted (a ward without dossiers is not news).
+    other = [
+        a
+        for a in rows
+        if a.state in OTHER_STATES
+        and not a.silenced
+        and (a.state in ("pending", "error", "stale") or a.started_at is not None)
+    ]
+    quiet = {s: sum(1 for a in rows if a.state == s) for s in ("no_data", "insufficient_data")}
+
+    def section(key: str, content, count: int | None = None) -> html.Div:
+        title = _t(key, lang) + (f" ({count})" if count is not None else "")
+        return html.Div([html.H4(title), content], id=f"alerts-{key}", className="mb-4")
+
+    return [
+        section("active", _table(active, lang), len(active)),
+        section("acked", _table(acked, lang, "acked_by"), len(acked)),
+        section("silenced", _table(silenced, lang, "silenced_by"), len(silenced)),
+        section(
+            "other",
+            html.Div(
+                [
+                    _table(other, lang),
+                    html.P(
+                        " · ".join(f"{STATE_TEXT[k][lang]}: {n}" for k, n in quiet.items()),
+                        className="text-muted small",
+                        id="alerts-quiet-counts",
+                    ),
+                ]
+            ),
+            len(other),
+        ),
+        section("history", _history(lang, metric, unit)),
+    ]
+
+
+def _actionable(lang: str) -> list[dict]:
+    rows = store.alert_instances(runtime().warehouse.cursor(), states=("firing", "pending"))
+    rows += store.alert_instances(runtime().warehouse.cursor(), states=OTHER_STATES[1:])
+    return [{"label": f"{a.key} · {alert_text(a, lang)}", "value": a.key} for a in rows]
+
+
+def layout(lang: str = "vi", **_query) -> html.Div:
+    lang = lang if lang in fmt.LANGS else "vi"
+    cfg = runtime().config
+    metrics = sorted({r.metric for r in store.alert_instances(runtime().warehouse.cursor())
+                      if r.metric})  # fmt: skip
+    filters = dbc.Row(
+        [
+            dbc.Col(
+                dcc.Dropdown(
+                    id="alerts-filter-severity",
+                    options=[{"label": v[lang], "value": k} for k, v in SEVERITY_TEXT.items()],
+                    placeholder=_t("severity", lang),
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                dcc.Dropdown(
+                    id="alerts-filter-metric",
+                    options=[{"label": cfg.metrics[m].name(lang), "value": m} for m in metrics],
+                    placeholder=_t("metric", lang),
+                ),
+                md=4,
+            ),
+            dbc.Col(
+                dbc.Input(id="alerts-filter-unit", placeholder=_t("unit", lang), debounce=True),
+                md=2,
+            ),
+        ],
+        className="mb-3 g-2",
+    )
+    actions = dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="alerts-action-key",
+                            options=_actionable(lang),
+                            placeholder=_t("choose", lang),
+                        ),
+                        md=4,
+                    ),
+                    dbc.Col(dbc.Input(id="alerts-action-who", placeholder=_t("who", lang)), md=2),
+                    dbc.Col(dbc.Input(id="alerts-action-why", placeholder=_t("why", lang)), md=2),
+                    dbc.Col(
+                        dbc.Button(_t("ack", lang), id="alerts-ack", color="primary"), md="auto"
+                    ),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id="alerts-action-hours",
+                            options=[
+                                {"label": f"{_t('for', lang)} {h} h", "value": h}
+                                for h in SILENCE_HOURS
+                            ],
+                            value=4,
+                            clearable=False,
+                        ),
+                        md=1,
+                    ),
+                    dbc.Col(
+                        dbc.Button(_t("silence", lang), id="alerts-silence", color="secondary"),
+                        md="auto",
+                    ),
+                ],
+                className="g-2 align-items-center",
+            )
+        ),
+        className="mb-3",
+    )
+    return html.Div(
+        [
+            dcc.Store(id="alerts-lang", data=lang),
+            html.H1(_t("title", lang), className="page-title"),
+            filters,
+            actions,
+            html.Div(id="alerts-action-msg", className="mb-2"),
+            html.Div(render(lang, None, None, None), id="alerts-body"),
+        ],
+        className="container-fluid py-3",
+    )
+
+
+@callback(
+    Output("alerts-body", "children"),
+    Output("alerts-action-msg", "children"),
+    Output("alerts-action-key", "options"),
+    Input("alerts-filter-severity", "value"),
+    Input("alerts-filter-metric", "value"),
+    Input("alerts-filter-unit", "value"),
+    Input("alerts-ack", "n_clicks"),
+    Input("alerts-silence", "n_clicks"),
+    State("alerts-action-key", "value"),
+    State("alerts-action-who", "value"),
+    State("alerts-action-why", "value"),
+    State("alerts-action-hours", "value"),
+    State("alerts-lang", "data"),
+    prevent_initial_call=True,
+)
+def update(severity, metric, unit, _ack, _silence, key, who, why, hours, lang):
+    lang = lang if lang in fmt.LANGS else "vi"
+    message = None
+    trigger = ctx.triggered_id
+    if trigger in ("alerts-ack", "alerts-silence"):
+        wh = runtime().warehouse
+        now = datetime.now(UTC)
+        try:
+            if not key:
+                raise store.AlertActionError(_t("choose", lang))
+            if trigger == "alerts-ack":
+                store.acknowledge(wh.db, key, who or "", why, now)
+                done = _t("done_ack", lang)
+            else:
+                until = now + timedelta(hours=float(hours or 4))
+                store.silence(wh.db, key, who or "", why or "", until, now)
+                done = _t("done_silence", lang)
+            message = dbc.Alert(f"{done}: {key}", color="success", id="alerts-action-ok")
+        except store.AlertActionError as e:
+            message = dbc.Alert(str(e), color="danger", id="alerts-action-error")
+    return render(lang, severity, metric, unit), message, _actionable(lang)
