@@ -18,7 +18,7 @@ def alert_link(a: AlertRow, lang: str) -> str:
     """The drill-down view that explains the alert (unit, metric, the alert's window)."""
     if a.kind == "feed":
         return "/sources" + ("?lang=en" if lang == "en" else "")
-    return drilldown_path(a.unit_code, a.metric, a.period_start, a.period_end, lang)
+    return drilldown_path(a.unit_code, a.metric, a.period_start, a.period_end, lang, a.sector_code)
 
 
 def alert_text(a: AlertRow, lang: str) -> str:

@@ -51,13 +51,16 @@ def drilldown_path(
     start=None,
     end=None,
     lang: str | None = None,
+    sector: str | None = None,
 ) -> str:
-    """The drill-down view that explains an alert: unit, metric and the alert's window."""
+    """The drill-down view that explains an alert: unit, metric, the alert's window (and sector)."""
     if not unit_code:
         return "/alerts"
     parts = [f"metric={metric}"] if metric else []
     if start is not None and end is not None:
         parts += [f"start={start.isoformat()}", f"end={end.isoformat()}"]
+    if sector:
+        parts.append(f"sector={sector}")
     if lang and lang != "vi":
         parts.append(f"lang={lang}")
     return f"/units/{unit_code}" + (f"?{'&'.join(parts)}" if parts else "")
@@ -74,7 +77,11 @@ def message(row: Mapping, config: Config, alerts: AlertsConfig, base_url: str = 
         except KeyError:
             unit = None
     link = drilldown_path(
-        row.get("unit_code"), row.get("metric"), row.get("period_start"), row.get("period_end")
+        row.get("unit_code"),
+        row.get("metric"),
+        row.get("period_start"),
+        row.get("period_end"),
+        sector=row.get("sector_code"),
     )
     return {
         "alert_key": row["alert_key"],
