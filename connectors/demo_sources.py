@@ -297,7 +297,7 @@ class DemoSources:
         if "rest" in self.units:
             fresh = api_records(demo_dossiers(self.config, self.units["rest"], start, now))
             old = getattr(self.server, "records", None)
-            if old is not None and not full:
+            if old is not None and old.height and not full:
                 old = old.filter(~pl.col("id").is_in(fresh["id"].implode()))
                 fresh = pl.concat([old, fresh]).sort("_updated", "id")
             self.server.records = fresh

@@ -27,7 +27,9 @@ JOB_PREFIX = "feed:"
 def trigger_for(feed: Feed) -> CronTrigger | IntervalTrigger:
     jitter = feed.schedule.jitter_seconds or None
     if feed.schedule.cron:
-        return CronTrigger.from_crontab(feed.schedule.cron, timezone=TIMEZONE, jitter=jitter)
+        trigger = CronTrigger.from_crontab(feed.schedule.cron, timezone=TIMEZONE)
+        trigger.jitter = jitter  # from_crontab() takes no jitter; the trigger honours the field
+        return trigger
     return IntervalTrigger(seconds=int(feed.schedule.every.total_seconds()), timezone=TIMEZONE,
                            jitter=jitter)  # fmt: skip
 
