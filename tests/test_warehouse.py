@@ -168,3 +168,17 @@ def test_open_dossiers_turn_overdue_when_their_due_time_passes(tmp_path: Path, c
     wh.load(Batch("desk", dossiers=dossiers([other])), now=datetime(2024, 3, 11, tzinfo=UTC))
     assert scalar(wh.cursor(), "SELECT sum(on_time), sum(overdue) FROM fact") == 1
     assert scalar(wh.cursor(), "SELECT sum(overdue) FROM fact") == 1
+
+
+def test_a_migration_numbered_into_a_gap_still_runs(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_a.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (folder / "003_c.sql").write_text("CREATE TABLE c (x INTEGER);")
+    monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", folder)
+    db = Database(tmp_path / "w.duckdb")
+    assert db.migrate() == [1, 3]
+    (folder / "002_b.sql").write_text("CREATE TABLE b (x INTEGER);")
+    assert db.migrate() == [2]
+    assert db.migrate() == []
+    assert db.schema_version() == 3

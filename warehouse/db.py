@@ -76,16 +76,23 @@ class Database:
         return scalar(cur, "SELECT coalesce(max(version), 0) FROM schema_migration")
 
     def migrate(self, upto: int | None = None) -> list[int]:
-        """Apply the numbered migrations not applied yet, each in its own transaction."""
+        """Apply the numbered migrations not applied yet, in order, each in its own transaction.
+
+        "Not applied" is looked up per version, not "above the newest": a migration numbered into
+        a gap (written on another branch) still runs on a file that already has later ones.
+        """
         applied: list[int] = []
         with self.write_lock:
             self.cursor().execute(
                 "CREATE TABLE IF NOT EXISTS schema_migration"
                 " (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)"
             )
-            current = self.schema_version()
+            done = {
+                r[0]
+                for r in self.cursor().execute("SELECT version FROM schema_migration").fetchall()
+            }
             for version, path in migration_files():
-                if version <= current or (upto is not None and version > upto):
+                if version in done or (upto is not None and version > upto):
                     continue
                 with self.transaction() as cur:
                     cur.execute(path.read_text(encoding="utf-8"))
