@@ -18,10 +18,10 @@ from connectors.feeds import Feed, Parse
 from warehouse.loading import Reject
 from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, UTC_TS
 
-_ISO_AWARE = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%#z", "%Y-%m-%d %H:%M:%S%.f%#z",
-              "%Y-%m-%d %H:%M:%S%#z")  # fmt: skip
-_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f",
-              "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")  # fmt: skip
+# Text is normalized first ("T" between date and time, "Z" as +00:00), so few formats are
+# tried; `%.f` also accepts no fraction. Each format costs a full pass over the column.
+_ISO_AWARE = ("%Y-%m-%dT%H:%M:%S%.f%#z",)
+_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 _ISO_DATE = ("%Y-%m-%d",)
 
 
@@ -95,16 +95,17 @@ def _timestamp(expr: pl.Expr, parse: Parse, src: pl.DataType) -> pl.Expr:
         return expr.dt.convert_time_zone("UTC").cast(UTC_TS)
     if src == pl.Date:
         return expr.cast(pl.Datetime("us")).dt.replace_time_zone(local).dt.convert_time_zone("UTC")
-    text = _as_text(expr).str.replace(r"Z$", "+00:00")
+    text = _as_text(expr)
     aware, naive = _formats(parse, date_only=False)
+    if not parse.date_format:
+        text = text.str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T").str.replace(r"Z$", "+00:00")
     tries = [text.str.strptime(UTC_TS, f, strict=False) for f in aware]
-    tries += [
-        text.str.strptime(pl.Datetime("us"), f, strict=False)
-        .dt.replace_time_zone(local, ambiguous="earliest", non_existent="null")
+    local_wall = pl.coalesce([text.str.strptime(pl.Datetime("us"), f, strict=False) for f in naive])
+    tries.append(
+        local_wall.dt.replace_time_zone(local, ambiguous="earliest", non_existent="null")
         .dt.convert_time_zone("UTC")
-        for f in naive
-    ]
-    return pl.coalesce(tries)
+    )
+    return pl.coalesce(tries) if len(tries) > 1 else tries[0]
 
 
 def _date(expr: pl.Expr, parse: Parse, src: pl.DataType) -> pl.Expr:
@@ -140,21 +141,21 @@ def _parse(
     if frame.height == 0:
         return pl.DataFrame(schema={c: t for c, t in schema.items() if c in frame.columns}), []
     present = [c for c in schema if c in frame.columns]
-    converted, failures = [], []
-    for name in present:
-        src = frame.schema[name]
-        value = _converter(name, schema[name], feed, src)
-        converted.append(value.alias(name))
-        given = pl.col(name).is_not_null() & (_as_text(pl.col(name)).is_not_null())
-        failures.append(
-            pl.when(given & value.is_null())
-            .then(pl.format(f"{name}: cannot read {{}}", _as_text(pl.col(name))))
-            .otherwise(None)
-        )
+    # Convert once into temporary columns, then compare with the raw text: a value given but
+    # not readable is the row's reason (the first such column wins).
+    converted = [_converter(n, schema[n], feed, frame.schema[n]).alias(f"__{n}") for n in present]
+    tagged = frame.with_columns(converted)
+    failures = [
+        pl.when(_as_text(pl.col(n)).is_not_null() & pl.col(f"__{n}").is_null())
+        .then(pl.format(f"{n}: cannot read {{}}", _as_text(pl.col(n))))
+        for n in present
+    ]
     reason = pl.coalesce(failures) if failures else pl.lit(None, pl.String)
-    tagged = frame.with_columns(reason.alias("_reason"), pl.int_range(pl.len()).alias("_row"))
+    tagged = tagged.with_columns(reason.alias("_reason"))
     bad = tagged.filter(pl.col("_reason").is_not_null())
-    good = tagged.filter(pl.col("_reason").is_null()).select(converted)
+    good = tagged.filter(pl.col("_reason").is_null()).select(
+        pl.col(f"__{n}").alias(n) for n in present
+    )
     rejects = [
         Reject(raw=_raw_json(row, frame.columns), reason=row["_reason"])
         for row in bad.iter_rows(named=True)
