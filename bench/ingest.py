@@ -27,10 +27,10 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import load_config  # noqa: E402
-from connectors.feeds import Feed, Schedule  # noqa: E402
-from connectors.runner import run_feed  # noqa: E402
-from warehouse import open_warehouse  # noqa: E402
+from config import load_config
+from connectors.feeds import Feed, Schedule
+from connectors.runner import run_feed
+from warehouse import open_warehouse
 
 SIZES = {"small": 50_000, "medium": 1_000_000, "large": 5_000_000}
 XLSX_MAX = 100_000  # writing XLSX is slow (openpyxl): the XLSX run is capped
@@ -79,7 +79,7 @@ def serve(frame: pl.DataFrame) -> tuple[ThreadingHTTPServer, str]:
         def log_message(self, *a):
             pass
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             q = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
             page, size = int(q["page"]), int(q["size"])
             part = records.slice((page - 1) * size, size)
