@@ -75,7 +75,9 @@ def _filters(v: UnitView) -> dict:
 
 
 def _graph(id_: str, fig, clickable: bool = True) -> dcc.Graph:
-    return dcc.Graph(id=id_, figure=fig, config=figs.GRAPH_CONFIG,
+    # Clickable bars without the modebar: it would sit over the first bars and catch clicks.
+    config = {**figs.GRAPH_CONFIG, "displayModeBar": False} if clickable else figs.GRAPH_CONFIG
+    return dcc.Graph(id=id_, figure=fig, config=config,
                      className="units-graph" + (" clickable" if clickable else ""))  # fmt: skip
 
 

@@ -210,6 +210,7 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
         ],
         className="wall-board",
         id=f"wall-board-{board.key}",
+        **{"data-version": str(rt.warehouse.data_version())},
     )
 
 

@@ -1,0 +1,69 @@
+"""Board helpers without a browser: export safety, freshness, the overdue list, URL state."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from config import load_config
+from dashboards._export import safe_cell, to_csv, to_xlsx
+from metrics.dossiers import overdue
+from metrics.freshness import as_of, freshness
+from tests.helpers import dossier, dossiers
+from warehouse import Batch, open_warehouse
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx"])
+def test_formula_like_cells_get_an_apostrophe(text):
+    assert safe_cell(text) == "'" + text
+    assert safe_cell(12.5) == 12.5 and safe_cell("Quận 1") == "Quận 1"
+
+
+def test_csv_carries_metadata_then_the_table():
+    data = to_csv([("a", "A"), ("b", "=B")], [{"a": 1, "b": "=cmd()"}], [("as_of", "now")])
+    text = data.decode("utf-8-sig")
+    assert text.startswith("# as_of: now\n\n")
+    rows = list(csv.reader(io.StringIO(text.split("\n\n", 1)[1])))
+    assert rows == [["A", "'=B"], ["1", "'=cmd()"]]
+    assert to_xlsx([("a", "A")], [{"a": 1}], [("k", "v")])[:2] == b"PK"
+
+
+@pytest.fixture
+def wh(tmp_path: Path):
+    w = open_warehouse(tmp_path / "w.duckdb", load_config())
+    yield w
+    w.close()
+
+
+def test_overdue_lists_late_and_open_past_due_dossiers_sorted_and_paged(wh):
+    rows = [
+        dossier("late", "Q1-BENNGHE", "2026-03-02 09:00", completed="2026-03-10 09:00", due_days=3),
+        dossier("ontime", "Q1-BENNGHE", "2026-03-02 09:00", completed="2026-03-03 09:00"),
+        dossier("open", "Q1-BENNGHE", "2026-03-04 09:00", due_days=1),
+        dossier("elsewhere", "Q3-P01", "2026-03-02 09:00", completed="2026-03-20 09:00"),
+    ]
+    assert wh.load(Batch("t", dossiers=dossiers(rows))).status == "ok"
+    now = datetime(2026, 3, 6, tzinfo=UTC)
+    page = overdue(wh.cursor(), "Q1", date(2026, 3, 1), date(2026, 3, 31), now=now)
+    assert page.total == 2
+    assert [r["dossier_id"] for r in page.rows] == ["late", "open"]  # most days late first
+    page = overdue(wh.cursor(), "Q1", date(2026, 3, 1), date(2026, 3, 31),
+                   sort=[("received_at", "desc")], offset=1, limit=1, now=now)  # fmt: skip
+    assert [r["dossier_id"] for r in page.rows] == ["late"] and page.total == 2
+    with pytest.raises(ValueError):
+        overdue(wh.cursor(), "Q1", date(2026, 3, 1), date(2026, 3, 31), sort=[("1; DROP", "asc")])
+
+
+def test_a_source_is_stale_when_its_last_success_is_too_old(wh):
+    rows = [dossier("a", "Q1-BENNGHE", "2026-03-02 09:00")]
+    wh.load(Batch("t", dossiers=dossiers(rows)), now=datetime(2026, 3, 3, tzinfo=UTC))
+    later = datetime.now(UTC) + timedelta(hours=2)  # the batch finished (real clock) before
+    fresh = freshness(wh.cursor(), {"t": timedelta(hours=1)}, now=later,
+                      sources=["never_ran"])  # fmt: skip
+    assert fresh["t"].stale and fresh["never_ran"].stale
+    assert as_of(fresh) is not None
+    assert not freshness(wh.cursor(), {"t": timedelta(days=100000)})["t"].stale
