@@ -21,8 +21,12 @@ from flask import jsonify
 from config import CONFIG_DIR, ConfigError, load_config
 from config.settings import Settings
 from connectors.demo_city import load_demo
+from connectors.demo_sources import owned_units
+from connectors.service import DEMO_PREFIX, FeedService, start_feeds
 from dashboards._runtime import Runtime, install
-from warehouse import open_warehouse
+from metrics.alerts.rules import load_alerts
+from metrics.alerts.service import configure, evaluate_after_load
+from warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger("ioc")
 
@@ -35,13 +39,48 @@ def _navbar() -> dbc.Navbar:
     return navbar()
 
 
+ALERTS_EVERY_MINUTES = 15
+
+
+def _load_demo_city(wh: Warehouse) -> None:
+    log.info("empty warehouse: loading the demo city")
+    # The demo department feeds (files, REST, SQL) deliver their own units' dossiers.
+    own = frozenset().union(*owned_units(wh.config).values())
+    result = load_demo(wh, exclude=own)
+    log.info("demo city loaded: %s rows in %.1f s", result.rows_loaded, result.seconds)
+
+
+def _start_feeds_and_alerts(
+    app: dash.Dash, wh: Warehouse, settings: Settings, fresh: bool
+) -> FeedService:
+    """Feeds on their schedules, alerts evaluated after every run and every 15 minutes."""
+    service = start_feeds(
+        app.server, wh, settings, after_run=lambda feed, results: evaluate_after_load(wh)
+    )
+    configure(
+        wh,
+        settings.config_dir,
+        feed_stale_after={n: f.stale_after for n, f in service.feeds.items() if f.enabled},
+    )
+    if fresh:  # a new demo warehouse: pull every demo department feed once before serving
+        for name, feed in service.feeds.items():
+            if feed.enabled and name.startswith(DEMO_PREFIX):
+                service.run_now(name)
+    evaluate_after_load(wh)
+    if service.scheduler is not None:
+        service.scheduler.add_job(
+            evaluate_after_load, "interval", minutes=ALERTS_EVERY_MINUTES, args=(wh,), id="alerts"
+        )
+    return service
+
+
 def create_app(settings: Settings) -> dash.Dash:
     config = load_config(settings.config_dir or CONFIG_DIR)
+    load_alerts(config, settings.config_dir or CONFIG_DIR)  # refuse a bad alerts.toml up front
     wh = open_warehouse(settings.warehouse_path, config)
-    if settings.demo and wh.is_empty():
-        log.info("empty warehouse: loading the demo city")
-        result = load_demo(wh)
-        log.info("demo city loaded: %s rows in %.1f s", result.rows_loaded, result.seconds)
+    fresh = settings.demo and wh.is_empty()
+    if fresh:
+        _load_demo_city(wh)
     install(Runtime(settings, config, wh))
 
     app = dash.Dash(
@@ -53,6 +92,7 @@ def create_app(settings: Settings) -> dash.Dash:
         suppress_callback_exceptions=True,
     )
     app.layout = html.Div([_navbar(), dash.page_container], id="app-root", className="app-root")
+    _start_feeds_and_alerts(app, wh, settings, fresh)
 
     @app.server.get("/healthz")
     def healthz():

@@ -257,17 +257,26 @@ def generate(
         first = last + timedelta(days=1)
 
 
-def load_demo(wh, scale: str = "default", now: datetime | None = None, progress: bool = False):
+def load_demo(
+    wh,
+    scale: str = "default",
+    now: datetime | None = None,
+    progress: bool = False,
+    exclude: frozenset[str] = frozenset(),
+):
     """Fill the warehouse with the demo city as source "demo" and return the last BatchResult.
 
-    The default scale goes in one batch (~9 s); larger scales month by month, so memory stays
-    bounded, with a progress bar when asked.
+    `exclude`: units whose dossiers come from their own demo department feeds instead (counting
+    them here too would count them twice). The default scale goes in one batch (~9 s); larger
+    scales month by month, so memory stays bounded, with a progress bar when asked.
     """
     from tqdm import tqdm
 
     from warehouse import Batch
 
     frames = generate(wh.config, scale=scale, now=now)
+    if exclude:
+        frames = (f.filter(~pl.col("unit_code").is_in(sorted(exclude))) for f in frames)
     if scale != "city":
         return wh.load(Batch("demo", dossiers=pl.concat(list(frames))), now)
     result = None

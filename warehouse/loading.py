@@ -164,7 +164,11 @@ def _quarantine(cur, batch_id: int, source: str, bad: pl.DataFrame, now: datetim
     cur.unregister("incoming_quarantine")
 
 
-def _newest(dossiers: pl.DataFrame | None, reports: pl.DataFrame | None) -> datetime | None:
+def _newest(
+    dossiers: pl.DataFrame | None, reports: pl.DataFrame | None, now: datetime
+) -> datetime | None:
+    """The newest moment the batch's data describes, never later than `now` (a monthly sheet
+    of the current month describes the month so far)."""
     candidates: list[datetime] = []
     if dossiers is not None and dossiers.height:
         latest = dossiers.select(
@@ -179,7 +183,7 @@ def _newest(dossiers: pl.DataFrame | None, reports: pl.DataFrame | None) -> date
             .max()
         ).item()
         candidates.append(datetime(ends.year, ends.month, ends.day, tzinfo=UTC))
-    return max(candidates) if candidates else None
+    return min(max(candidates), now) if candidates else None
 
 
 def _period_end(start: date, grain: str) -> date:
@@ -240,7 +244,14 @@ class Loader:
             cur.execute(
                 """UPDATE load_batch SET finished_at = ?, rows_read = ?, rows_loaded = ?,
                 rows_quarantined = ?, status = 'ok', newest_data_at = ? WHERE batch_id = ?""",
-                [datetime.now(UTC), read, loaded, bad.height, _newest(good_d, good_r), batch_id],
+                [
+                    datetime.now(UTC),
+                    read,
+                    loaded,
+                    bad.height,
+                    _newest(good_d, good_r, now),
+                    batch_id,
+                ],
             )
             Database.bump_data_version(cur)
         reasons = dict(bad.group_by("reason").len().iter_rows()) if bad.height else {}
