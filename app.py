@@ -23,7 +23,7 @@ from config.settings import Settings
 from connectors.demo_city import load_demo
 from connectors.demo_sources import owned_units
 from connectors.service import DEMO_PREFIX, FeedService, start_feeds
-from dashboards._runtime import Runtime, install
+from dashboards._runtime import Runtime, install, runtime
 from metrics.alerts.rules import load_alerts
 from metrics.alerts.service import configure, evaluate_after_load
 from warehouse import Warehouse, open_warehouse
@@ -89,10 +89,11 @@ def create_app(settings: Settings) -> dash.Dash:
         pages_folder=str(Path(__file__).resolve().parent / "dashboards"),
         external_stylesheets=[],  # Bootstrap ships in assets/vendor: nothing from the internet
         title="IOC · TP.HCM",
+        update_title=None,  # no "Updating..." flashing in the tab of a wall screen
         suppress_callback_exceptions=True,
     )
     app.layout = html.Div([_navbar(), dash.page_container], id="app-root", className="app-root")
-    _start_feeds_and_alerts(app, wh, settings, fresh)
+    runtime().feeds = _start_feeds_and_alerts(app, wh, settings, fresh)
 
     @app.server.get("/healthz")
     def healthz():

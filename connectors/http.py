@@ -17,14 +17,23 @@ from flask import Blueprint, jsonify, request
 
 from connectors.base import Window
 from connectors.feeds import Feed
-from connectors.runner import FeedBusy, feed_status, result_json, run_feed
+from connectors.runner import AfterRun, FeedBusy, feed_status, result_json, run_feed
 from connectors.scheduler import next_run_times
 from warehouse import Warehouse
 from warehouse.feeds import quarantine_rows
 
 
-def create_blueprint(wh: Warehouse, feeds: dict[str, Feed], scheduler=None) -> Blueprint:
+def create_blueprint(
+    wh: Warehouse, feeds: dict[str, Feed], scheduler=None, after_run: AfterRun | None = None
+) -> Blueprint:
+    """`after_run(feed, results)` follows every run started here, as it follows scheduled ones."""
     bp = Blueprint("feeds", __name__)
+
+    def run_feed_then_hook(feed: Feed, window: Window | None):
+        results = run_feed(wh, feed, window)
+        if after_run is not None:
+            after_run(feed, results)
+        return results
 
     @bp.get("/api/feeds")
     def list_feeds():
@@ -45,10 +54,12 @@ def create_blueprint(wh: Warehouse, feeds: dict[str, Feed], scheduler=None) -> B
             if window.end < window.start:
                 return jsonify(error="end is before start"), 400
         if request.args.get("wait", "1") == "0":
-            threading.Thread(target=_quiet_run, args=(wh, feed, window), daemon=True).start()
+            threading.Thread(
+                target=_quiet_run, args=(run_feed_then_hook, feed, window), daemon=True
+            ).start()
             return jsonify(status="started", feed=name), 202
         try:
-            results = run_feed(wh, feed, window)
+            results = run_feed_then_hook(feed, window)
         except FeedBusy as e:
             return jsonify(error=str(e)), 409
         ok = all(r.status == "ok" for r in results)
@@ -65,8 +76,8 @@ def create_blueprint(wh: Warehouse, feeds: dict[str, Feed], scheduler=None) -> B
     return bp
 
 
-def _quiet_run(wh: Warehouse, feed: Feed, window: Window | None) -> None:
+def _quiet_run(run, feed: Feed, window: Window | None) -> None:
     try:
-        run_feed(wh, feed, window)
+        run(feed, window)
     except FeedBusy:
         pass

@@ -33,10 +33,17 @@ class FeedService:
     feeds: dict[str, Feed]
     scheduler: Any = None
     demo: DemoSources | None = None
+    after_run: AfterRun | None = None
 
     def run_now(self, name: str) -> list[BatchResult]:
-        """Run one feed now (raises KeyError for an unknown name, FeedBusy if it is running)."""
-        return run_feed(self.wh, self.feeds[name])
+        """Run one feed now, then the after-run hook (alerts), as a scheduled run would.
+
+        Raises KeyError for an unknown name, FeedBusy if it is running."""
+        feed = self.feeds[name]
+        results = run_feed(self.wh, feed)
+        if self.after_run is not None:
+            self.after_run(feed, results)
+        return results
 
     def status(self) -> list[dict[str, Any]]:
         return feed_status(self.wh, self.feeds, next_run_times(self.scheduler))
@@ -67,6 +74,6 @@ def start_feeds(
                  for n, f in feeds.items()}  # fmt: skip
     scheduler = start_scheduler(wh, feeds, after_run) if settings.scheduler else None
     if server is not None:
-        server.register_blueprint(create_blueprint(wh, feeds, scheduler))
+        server.register_blueprint(create_blueprint(wh, feeds, scheduler, after_run))
     log.info("feeds: %d configured, %d enabled", len(feeds), sum(f.enabled for f in feeds.values()))
-    return FeedService(wh, feeds, scheduler, demo)
+    return FeedService(wh, feeds, scheduler, demo, after_run)

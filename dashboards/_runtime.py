@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from config import Config
 from config.settings import Settings
@@ -20,6 +21,7 @@ class Runtime:
     settings: Settings
     config: Config
     warehouse: Warehouse
+    feeds: Any = None  # connectors.service.FeedService once the feeds are started
 
 
 _current: Runtime | None = None

@@ -16,6 +16,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboards import _figures as figs
 from dashboards import _format as fmt
+from dashboards._alerts import strip_items
 from dashboards._components import alert_strip, as_of_line, current_freshness, status_badge
 from dashboards._i18n import lang_of, t
 from dashboards._runtime import local_today, runtime
@@ -76,29 +77,6 @@ def _tile(k: Kpi, spark: tuple[list, list], lang: str, scale: float) -> html.Div
         className=f"wall-tile wall-status-{k.status}",
         id=f"wall-tile-{k.metric}",
     )
-
-
-def _threshold_alerts(
-    tiles: list[Kpi], ranked: list[dict], board: Board, lang: str
-) -> list[tuple[str, str, str | None]]:
-    """Until the alert engine lands: tiles off target, and districts critical on the map."""
-    cfg = runtime().config
-    items: list[tuple[str, str, str | None]] = []
-    for k in tiles:
-        if k.status in ("warning", "critical"):
-            m = cfg.metrics[k.metric]
-            items.append(
-                (k.status, f"{m.name(lang)} {fmt.metric_value(m, k.value, lang)}",
-                 f"/units/{cfg.root.code}?metric={k.metric}&lang={lang}")
-            )
-    m = cfg.metrics[board.map_metric]
-    for row in ranked:
-        if row["status"] == "critical" and len(items) < 6:
-            items.append(
-                ("critical", f"{row['name']}: {fmt.metric_value(m, row['value'], lang)}",
-                 f"/units/{row['code']}?metric={board.map_metric}&lang={lang}")
-            )
-    return items
 
 
 def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
@@ -206,7 +184,7 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
                 ],
                 className="wall-bottom",
             ),
-            alert_strip(_threshold_alerts(tiles, ranked, board, lang), lang, "wall-alerts"),
+            alert_strip(strip_items(lang), lang, "wall-alerts"),
         ],
         className="wall-board",
         id=f"wall-board-{board.key}",
@@ -217,7 +195,12 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
 def _token() -> str:
     """What decides whether the wall must re-render: data version, late feeds, the date."""
     late = sorted(s for s, f in current_freshness().items() if f.stale)
-    return f"{runtime().warehouse.data_version()}|{','.join(late)}|{local_today().isoformat()}"
+    # Alerts also change between loads (scheduled evaluations, acknowledgements).
+    alerts = "|".join(text for _, text, _ in strip_items("en"))
+    return (
+        f"{runtime().warehouse.data_version()}|{','.join(late)}|{local_today().isoformat()}"
+        f"|{hash(alerts)}"
+    )
 
 
 def _board_index(boards: tuple[Board, ...], key: str | None) -> int:
