@@ -191,13 +191,18 @@ def _require_keys(path: Path, where: str, entry: dict, keys: tuple[str, ...]) ->
             raise ConfigError(path, where, f"missing key {k!r}")
 
 
-def load_catalog(path: Path) -> tuple[dict[str, Measure], dict[str, Metric]]:
+def read_toml(path: Path) -> dict:
+    """A TOML file's content; a missing file or a syntax error is a ConfigError naming it."""
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(path, "file", "is missing") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, "syntax", str(e)) from None
+
+
+def load_catalog(path: Path) -> tuple[dict[str, Measure], dict[str, Metric]]:
+    doc = read_toml(path)
     measures: dict[str, Measure] = {}
     for code, m in _table(path, doc, "measures").items():
         where = f"measures.{code}"

@@ -11,13 +11,13 @@ demo department API): they are filled in at load time, so one file serves every 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from config import CONFIG_DIR, ConfigError
+from config.loader import read_toml
 
 FEEDS_FILE = "feeds.toml"
 SHAPES = ("dossier", "report")
@@ -45,8 +45,10 @@ class Schedule:
         if hour.startswith("*/"):
             return timedelta(hours=int(hour[2:]))
         if hour == "*":
-            return timedelta(minutes=int(minute[2:])) if minute.startswith("*/") else timedelta(
-                hours=1
+            return (
+                timedelta(minutes=int(minute[2:]))
+                if minute.startswith("*/")
+                else timedelta(hours=1)
             )
         return timedelta(days=1)
 
@@ -96,9 +98,11 @@ def _schedule(raw: Any, file: Path, where: str) -> Schedule:
         raise ConfigError(file, where, f"unknown key(s) {', '.join(sorted(unknown))}")
     if ("cron" in raw) == ("every" in raw):
         raise ConfigError(file, where, "give exactly one of 'cron' or 'every'")
-    jitter = int(duration(raw["jitter"], file, f"{where}.jitter").total_seconds()) if raw.get(
-        "jitter"
-    ) else 0
+    jitter = (
+        int(duration(raw["jitter"], file, f"{where}.jitter").total_seconds())
+        if raw.get("jitter")
+        else 0
+    )
     if "cron" in raw:
         cron = str(raw["cron"])
         if len(cron.split()) != 5:
@@ -163,7 +167,9 @@ def _parse(raw: Any, file: Path, where: str) -> Parse:
         try:
             ZoneInfo(values["timezone"])
         except Exception:  # noqa: BLE001 — any lookup failure is a bad name
-            raise ConfigError(file, f"{where}.timezone", f"unknown time zone {values['timezone']!r}") from None
+            raise ConfigError(
+                file, f"{where}.timezone", f"unknown time zone {values['timezone']!r}"
+            ) from None
     return Parse(**values)
 
 
@@ -223,12 +229,7 @@ def load_feeds(
     from connectors.base import registry
 
     file = Path(path) if path is not None else CONFIG_DIR / FEEDS_FILE
-    try:
-        doc = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(file, "file", "is missing") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(file, "syntax", str(e)) from None
+    doc = read_toml(file)
     section = doc.get("feeds", {})
     if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
         raise ConfigError(file, "feeds", "must be a table of tables ([feeds.<name>])")

@@ -6,12 +6,12 @@ dataclasses need.)
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from config import CONFIG_DIR, ConfigError
+from config.loader import read_toml
 from dashboards._runtime import runtime
 
 WALL_FILE = "wall.toml"
@@ -39,12 +39,7 @@ class WallConfig:
 
 def load_wall(path: Path, metrics: set[str]) -> WallConfig:
     """Read and check config/wall.toml (errors name the file and the key)."""
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(path, "file", "is missing") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(path, "syntax", str(e)) from None
+    doc = read_toml(path)
     boards = []
     for i, raw in enumerate(doc.get("boards", [])):
         where = f"boards[{i}]"

@@ -9,13 +9,13 @@ Secrets never live in the file: channels name the environment variables that hol
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from config import CONFIG_DIR, Config, ConfigError
+from config.loader import read_toml
 from config.model import UNIT_KINDS
 
 ALERTS_FILE = "alerts.toml"
@@ -419,8 +419,5 @@ def load_alerts(config: Config, directory: Path | str = CONFIG_DIR) -> AlertsCon
     path = Path(directory) / ALERTS_FILE
     if not path.exists():
         return AlertsConfig()
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(path, "syntax", str(e)) from None
+    doc = read_toml(path)
     return parse_alerts(doc, config, path)
