@@ -62,7 +62,9 @@ def _start_feeds_and_alerts(
         settings.config_dir,
         feed_stale_after={n: f.stale_after for n, f in service.feeds.items() if f.enabled},
     )
-    if fresh:  # a new demo warehouse: pull every demo department feed once before serving
+    if fresh and service.scheduler is None:
+        # A new demo warehouse and no scheduler (which would run every feed at start): pull the
+        # demo department feeds once so their units are not empty.
         for name, feed in service.feeds.items():
             if feed.enabled and name.startswith(DEMO_PREFIX):
                 service.run_now(name)
