@@ -101,3 +101,25 @@ def test_gunicorn_serves_the_app(tmp_path: Path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_the_default_start_serves_and_runs_every_demo_feed(tmp_path: Path):
+    """What `bash scripts/run.sh` does: demo city, demo feeds, scheduler on."""
+    from tests.conftest import start_app
+
+    app = start_app(tmp_path)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            feeds = [f for f in get_json(f"{app.url}/api/feeds") if f["enabled"]]
+            if feeds and all(f["last_status"] == "ok" for f in feeds):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"demo feeds did not all load: {feeds}")
+            time.sleep(1)
+        assert len(feeds) >= 4
+        health = get_json(f"{app.url}/healthz")
+        assert {"demo", *(f["name"] for f in feeds)} <= set(health["newest_data"])
+    finally:
+        app.stop()
+    assert b"Traceback" not in (tmp_path / "app.log").read_bytes()
