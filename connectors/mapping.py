@@ -141,26 +141,32 @@ def _parse(
     if frame.height == 0:
         return pl.DataFrame(schema={c: t for c, t in schema.items() if c in frame.columns}), []
     present = [c for c in schema if c in frame.columns]
-    # Convert once into temporary columns, then compare with the raw text: a value given but
-    # not readable is the row's reason (the first such column wins).
+    # Convert once into temporary columns, then compare with the raw value: a value given but
+    # not readable is the row's reason (the first such column wins). The check is a plain
+    # boolean pass (a typed column needs no text: null in, null out); the messages are written
+    # for the failing rows only.
     converted = [_converter(n, schema[n], feed, frame.schema[n]).alias(f"__{n}") for n in present]
     tagged = frame.with_columns(converted)
-    failures = [
-        pl.when(_as_text(pl.col(n)).is_not_null() & pl.col(f"__{n}").is_null())
-        .then(pl.format(f"{n}: cannot read {{}}", _as_text(pl.col(n))))
-        for n in present
-    ]
-    reason = pl.coalesce(failures) if failures else pl.lit(None, pl.String)
-    tagged = tagged.with_columns(reason.alias("_reason"))
-    bad = tagged.filter(pl.col("_reason").is_not_null())
-    good = tagged.filter(pl.col("_reason").is_null()).select(
-        pl.col(f"__{n}").alias(n) for n in present
+
+    def given(n: str) -> pl.Expr:
+        return _as_text(pl.col(n)).is_not_null() if frame.schema[n] == pl.String else (
+            pl.col(n).is_not_null())  # fmt: skip
+
+    failed = [given(n) & pl.col(f"__{n}").is_null() for n in present]
+    mask = tagged.select(pl.any_horizontal(failed) if failed else pl.lit(False)).to_series()
+    good = tagged.select(pl.col(f"__{n}").alias(n) for n in present)
+    if not mask.any():
+        return good, []
+    reason = pl.coalesce(
+        pl.when(f).then(pl.format(f"{n}: cannot read {{}}", _as_text(pl.col(n))))
+        for f, n in zip(failed, present, strict=True)
     )
+    bad = tagged.filter(mask).with_columns(reason.alias("_reason"))
     rejects = [
         Reject(raw=_raw_json(row, frame.columns), reason=row["_reason"])
         for row in bad.iter_rows(named=True)
     ]
-    return good, rejects
+    return good.filter(~mask), rejects
 
 
 def _raw_json(row: dict, columns: Iterable[str]) -> str:
@@ -185,9 +191,9 @@ def parse_reports(
         id_cols = [c for c in frame.columns if _norm(c) in ids]
         wanted = {_norm(k): v for k, v in feed.measures.items()}
         measure_cols = [c for c in frame.columns if _norm(c) in wanted]
-        frame = frame.with_columns(
-            [pl.col(c).cast(pl.String) for c in measure_cols]
-        ).unpivot(index=id_cols, on=measure_cols, variable_name="measure_code", value_name="value")
+        frame = frame.with_columns([pl.col(c).cast(pl.String) for c in measure_cols]).unpivot(
+            index=id_cols, on=measure_cols, variable_name="measure_code", value_name="value"
+        )
         frame = frame.with_columns(
             pl.col("measure_code").map_elements(lambda c: wanted[_norm(c)], pl.String)
         )

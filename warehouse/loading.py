@@ -16,8 +16,8 @@ import duckdb
 import polars as pl
 
 from config import Config
-from warehouse.db import Database, scalar
-from warehouse.rollup import refresh_dossier_days, refresh_report_periods
+from warehouse.db import LOCAL_TZ, Database, scalar
+from warehouse.rollup import refresh_dossier_days, refresh_months, refresh_report_periods
 from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, conform
 from warehouse.validate import check_dossiers, check_reports
 
@@ -43,6 +43,7 @@ class BatchResult:
     error: str | None = None
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
+    rollup_seconds: float = 0.0  # of `seconds`: refreshing the day and month rollups
 
 
 @dataclass
@@ -82,32 +83,63 @@ def _replaced_batches(cur, batch: Batch) -> list[int]:
 
 
 def _load_dossiers(cur, frame: pl.DataFrame, batch_id: int, source: str, old: list[int]) -> None:
+    """Upsert by the natural key (source, dossier_id) and list the touched days in `touched_day`.
+
+    The anti-join that deletes the rows being replaced scans the whole dossier table, so it runs
+    only when it can find something: a replaced file's batches exist, or the batch's key range
+    [min, max] overlaps the key range of an earlier batch of the source (ranges are kept per
+    batch in `load_batch`). Month-by-month exports with growing keys skip it.
+    """
     cur.register("incoming_dossier", frame.to_arrow())
     cols = ", ".join(DOSSIER_SCHEMA)
-    params = {"source": source}
-    # Days whose rollup changes: the incoming rows', and those of the rows they replace.
-    cur.execute(
-        f"""CREATE OR REPLACE TEMP TABLE touched_day AS
-        SELECT DISTINCT CAST(timezone('Asia/Ho_Chi_Minh', received_at) AS DATE) AS day
-        FROM incoming_dossier
-        UNION SELECT received_day FROM dossier d
-        WHERE d.source = $source AND (d.batch_id IN (SELECT unnest({old or [-1]}))
-              OR d.dossier_id IN (SELECT dossier_id FROM incoming_dossier))""",
-        params,
+    lo, hi = cur.execute(
+        "SELECT min(dossier_id), max(dossier_id) FROM incoming_dossier"
+    ).fetchall()[0]
+    cur.execute("UPDATE load_batch SET min_key = ?, max_key = ? WHERE batch_id = ?",
+                [lo, hi, batch_id])  # fmt: skip
+    overlap = bool(old) or scalar(
+        cur,
+        """SELECT count(*) > 0 FROM load_batch WHERE source = $source AND status = 'ok'
+        AND batch_id <> $batch AND min_key <= $hi AND max_key >= $lo""",
+        {"source": source, "batch": batch_id, "lo": lo, "hi": hi},
     )
     cur.execute(
-        f"""DELETE FROM dossier WHERE source = $source
-        AND (batch_id IN (SELECT unnest({old or [-1]}))
-             OR dossier_id IN (SELECT dossier_id FROM incoming_dossier))""",
-        params,
+        """CREATE OR REPLACE TEMP TABLE touched_day AS
+        SELECT DISTINCT received_day AS day FROM incoming_dossier"""
     )
+    if overlap:
+        # Days whose rollup changes: also those of the rows replaced (one scan: RETURNING).
+        gone = cur.sql(
+            f"""DELETE FROM dossier WHERE source = $source
+            AND (batch_id IN (SELECT unnest({old or [-1]}))
+                 OR dossier_id IN (SELECT dossier_id FROM incoming_dossier))
+            RETURNING received_day""",
+            params={"source": source},
+        ).to_arrow_table()
+        if gone.num_rows:
+            cur.register("gone_day", gone)
+            cur.execute(
+                "INSERT INTO touched_day SELECT DISTINCT received_day FROM gone_day"
+                " EXCEPT SELECT day FROM touched_day"
+            )
+            cur.unregister("gone_day")
     cur.execute(
         f"""INSERT INTO dossier ({cols}, source, received_day, batch_id)
-        SELECT {cols}, $source, CAST(timezone('Asia/Ho_Chi_Minh', received_at) AS DATE), {batch_id}
-        FROM incoming_dossier""",
-        params,
+        SELECT {cols}, $source, received_day, {batch_id} FROM incoming_dossier""",
+        {"source": source},
     )
     cur.unregister("incoming_dossier")
+
+
+def _with_local_day(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `received_day`: the local (Asia/Ho_Chi_Minh) calendar day of receipt."""
+    return frame.with_columns(
+        pl.col("received_at").dt.convert_time_zone(LOCAL_TZ).dt.date().alias("received_day")
+    )
+
+
+def _months(cur, sql: str) -> set[date]:
+    return {r[0] for r in cur.execute(sql).fetchall() if r[0] is not None}
 
 
 def _open_days(cur, source: str, since: datetime | None, now: datetime) -> None:
@@ -225,15 +257,28 @@ class Loader:
             _insert_batch_row(cur, batch_id, batch, now, "running")
             old = _replaced_batches(cur, batch)
             refreshed_key = f"open_refreshed_at:{batch.source}"
+            months: set[date] = set()
+            rollup_seconds = 0.0
             if good_d is not None:
-                _load_dossiers(cur, good_d, batch_id, batch.source, old)
+                _load_dossiers(cur, _with_local_day(good_d), batch_id, batch.source, old)
                 since = self.db.meta(refreshed_key)
                 _open_days(cur, batch.source, since and datetime.fromisoformat(since), now)
+                t = time.perf_counter()
                 refresh_dossier_days(cur, self.config, batch.source, "touched_day", now)
+                rollup_seconds += time.perf_counter() - t
                 Database.set_meta(cur, refreshed_key, now.isoformat())
+                months |= _months(cur, "SELECT DISTINCT date_trunc('month', day) FROM touched_day")
             if good_r is not None:
                 _load_reports(cur, good_r, batch_id, batch.source, old)
+                t = time.perf_counter()
                 refresh_report_periods(cur, self.config, batch.source, "touched_period")
+                rollup_seconds += time.perf_counter() - t
+                months |= _months(
+                    cur, "SELECT DISTINCT date_trunc('month', period_start) FROM touched_period"
+                )
+            t = time.perf_counter()
+            refresh_months(cur, batch.source, sorted(months))
+            rollup_seconds += time.perf_counter() - t
             _quarantine(cur, batch_id, batch.source, bad, now)
             if batch.state is not None:
                 cur.execute("DELETE FROM feed_state WHERE source = ?", [batch.source])
@@ -265,6 +310,7 @@ class Loader:
             None,
             time.perf_counter() - started,
             reasons,
+            rollup_seconds,
         )
 
     def record_failure(

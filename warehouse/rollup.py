@@ -7,7 +7,7 @@ their own grain per (period, unit, procedure). One DOUBLE column per catalog mea
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
@@ -32,8 +32,8 @@ def catalog_fingerprint(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def measure_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
-    cols = [r[0] for r in cur.execute("DESCRIBE fact").fetchall()]
+def measure_columns(cur: duckdb.DuckDBPyConnection, table: str = "fact") -> list[str]:
+    cols = [r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall()]
     return [c for c in cols if c not in FACT_KEYS]
 
 
@@ -41,23 +41,77 @@ def sync_catalog(db: Database, config: Config, as_of: datetime) -> bool:
     """Give `fact` one column per measure; rebuild it when the measures changed. True if rebuilt."""
     fingerprint = catalog_fingerprint(config)
     if db.meta("measures_fingerprint") == fingerprint:
+        if db.meta("month_rollup_fingerprint") != fingerprint:  # fact_month is new (006)
+            with db.transaction() as cur:
+                _sync_columns(cur, config, "fact_month")
+                refresh_months(cur, None, None)
+                Database.set_meta(cur, "month_rollup_fingerprint", fingerprint)
         return False
     with db.transaction() as cur:
-        existing = set(measure_columns(cur))
-        for code in config.measures:
-            if code not in existing:
-                cur.execute(f'ALTER TABLE fact ADD COLUMN "{code}" DOUBLE')
-        for code in existing - set(config.measures):
-            cur.execute(f'ALTER TABLE fact DROP COLUMN "{code}"')
+        for table in ("fact", "fact_month"):
+            _sync_columns(cur, config, table)
         cur.execute("DELETE FROM fact")
         sources = [r[0] for r in cur.execute("SELECT DISTINCT source FROM dossier").fetchall()]
         for source in sources:
             refresh_dossier_days(cur, config, source, None, as_of)
         for source in [r[0] for r in cur.execute("SELECT DISTINCT source FROM report").fetchall()]:
             refresh_report_periods(cur, config, source, None)
+        refresh_months(cur, None, None)
         Database.set_meta(cur, "measures_fingerprint", fingerprint)
+        Database.set_meta(cur, "month_rollup_fingerprint", fingerprint)
         Database.bump_data_version(cur)
     return True
+
+
+def _sync_columns(cur: duckdb.DuckDBPyConnection, config: Config, table: str) -> None:
+    existing = set(measure_columns(cur, table))
+    for code in config.measures:
+        if code not in existing:
+            cur.execute(f'ALTER TABLE {table} ADD COLUMN "{code}" DOUBLE')
+    for code in existing - set(config.measures):
+        cur.execute(f'ALTER TABLE {table} DROP COLUMN "{code}"')
+
+
+def refresh_months(
+    cur: duckdb.DuckDBPyConnection, source: str | None, months: list[date] | None
+) -> None:
+    """Recompute `fact_month` from `fact` for the `months` (first days; all if None) of
+    `source` (all if None).
+
+    Day facts are summed per month and key, grouped also by which measures are null, so that a
+    row's "numerator reported / denominator reported" pattern survives the sum and the query's
+    per-row `FILTER (WHERE … IS NOT NULL)` gives the same totals as over the day facts. Coarser
+    report facts are copied as they are.
+    """
+    measures = measure_columns(cur, "fact_month")
+    where = ["true"]
+    params: dict = {}
+    if source is not None:
+        where.append("source = $source")
+        params["source"] = source
+    if months is not None:
+        if not months:
+            return
+        # The literal bounds let DuckDB skip row groups by their min/max (zone maps).
+        where.append("month_start BETWEEN $lo AND $hi AND list_contains($months, month_start)")
+        params |= {"lo": min(months), "hi": max(months), "months": sorted(months)}
+    cond = " AND ".join(where)
+    cur.execute(f"DELETE FROM fact_month WHERE {cond}", params)
+    cols = ", ".join(f'"{c}"' for c in measures)
+    sums = ", ".join(f'sum("{c}")' for c in measures)
+    mask = " + ".join(f'(("{c}" IS NULL)::HUGEINT << {i})' for i, c in enumerate(measures))
+    cur.execute(
+        f"""
+        INSERT INTO fact_month (source, grain, period_start, unit_code, sector_code,
+                                procedure_code, channel, month_start, year, {cols})
+        SELECT source, grain, CASE WHEN grain = 'day' THEN month_start ELSE period_start END,
+               unit_code, sector_code, procedure_code, channel, month_start, year, {sums}
+        FROM fact WHERE {cond}
+        GROUP BY source, grain, 3, unit_code, sector_code, procedure_code, channel, month_start,
+                 year, {mask or "0"}
+        """,
+        params,
+    )
 
 
 def _dossier_measures(config: Config) -> str:
@@ -79,13 +133,19 @@ def refresh_dossier_days(
 
     `days_table` is a table or view with one column `day`.
     """
-    day_filter = "" if days_table is None else f"AND received_day IN (SELECT day FROM {days_table})"
-    fact_filter = (
-        "" if days_table is None else f"AND period_start IN (SELECT day FROM {days_table})"
-    )
+    params: dict = {"source": source}
+    day_filter = fact_filter = ""
+    if days_table is not None:
+        lo, hi = cur.execute(f"SELECT min(day), max(day) FROM {days_table}").fetchall()[0]
+        if lo is None:
+            return
+        # The literal bounds let DuckDB skip row groups by their min/max (zone maps).
+        params |= {"lo": lo, "hi": hi}
+        days = f"(SELECT day FROM {days_table})"
+        day_filter = f"AND received_day BETWEEN $lo AND $hi AND received_day IN {days}"
+        fact_filter = f"AND period_start BETWEEN $lo AND $hi AND period_start IN {days}"
     cur.execute(
-        f"DELETE FROM fact WHERE source = $source AND channel IS NOT NULL {fact_filter}",
-        {"source": source},
+        f"DELETE FROM fact WHERE source = $source AND channel IS NOT NULL {fact_filter}", params
     )
     cols = ", ".join(f'"{c}"' for c in config.measures)
     cur.execute(
@@ -99,7 +159,7 @@ def refresh_dossier_days(
         WHERE d.source = $source {day_filter}
         GROUP BY ALL
         """,
-        {"source": source, "as_of": as_of},
+        params | {"as_of": as_of},
     )
 
 
