@@ -23,7 +23,7 @@ from warehouse.loading import Batch, Reject
 
 # Modules that register the built-in kinds (imported on first use of the registry).
 BUILTIN_MODULES = ("connectors.files", "connectors.rest", "connectors.sql",
-                   "connectors.national_portal")  # fmt: skip
+                   "connectors.national_portal", "connectors.cases")  # fmt: skip
 _REGISTRY: dict[str, type[Connector]] = {}
 
 # (source_key, content_hash) -> already loaded by an ok batch? Lets a file feed skip what it has.

@@ -44,6 +44,8 @@ SECTOR_ONLINE = {
     "viec_lam": 0.06,
 }
 LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh has no daylight saving
+# Sectors whose dossiers can take the applicant's data from the national business registry.
+BUSINESS_SECTORS = frozenset({"dang_ky_kinh_doanh", "ho_kinh_doanh"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def _facts(config: Config, units: list[str], procs: list[str]) -> dict[str, np.n
         "full_process": np.array([x.full_process for x in p]),
         "fee_bearing": np.array([x.fee_bearing for x in p]),
         "issues_result": np.array([x.issues_result for x in p]),
+        "no_paper": np.array([x.issues_result and not x.paper_result for x in p]),
+        "business": np.array([x.sector_code in BUSINESS_SECTORS for x in p]),
         "max_days": np.array([x.max_days for x in p], dtype=float),
         "sector_boost": np.array([SECTOR_ONLINE.get(x.sector_code, 0.0) for x in p]),
         "commune": np.array([LEVEL_OF_KIND[kinds[u]] == "commune" for u in units]),
@@ -201,11 +205,17 @@ def _month(
             ),
             "record_digitized": chance(0.60 + 0.39 * t - 0.2 * lag),
             "result_digitized": chance(0.65 + 0.345 * t - 0.15 * lag),
-            "e_result": chance(0.30 + 0.55 * t - 0.2 * lag) & meta["issues_result"],
+            # Procedures without a paper result went electronic earlier (the e-result is the result).
+            "e_result": chance(
+                np.where(meta["no_paper"], 0.70 + 0.29 * t, 0.30 + 0.55 * t) - 0.2 * lag
+            )
+            & meta["issues_result"],
             "reused_data": chance(0.15 + 0.6 * t - 0.2 * lag),
             "paid_online": meta["fee_bearing"] & online & chance(0.5 + 0.4 * t),
             "full_process": meta["full_process"] & online & chance(0.45 + 0.45 * t - 0.2 * lag),
             "supplements": supplements.astype(np.int32),
+            # Drawn last, so the columns above are the same as before the flag existed.
+            "registry_reused": meta["business"] & chance(0.10 + 0.75 * t - 0.25 * lag),
         }
     )
     utc = pl.Datetime("us", "UTC")

@@ -29,7 +29,8 @@ from urllib.parse import parse_qs, urlparse
 import polars as pl
 
 from config import Config
-from connectors.demo_city import DEMO_START, generate
+from connectors.demo_city import DEMO_START, LOCAL_OFFSET, generate
+from connectors.demo_programmes import write_programmes
 from metrics.periods import add_months
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ SQL_COLUMNS = {
     "record_digitized": "so_hoa_ho_so", "result_digitized": "so_hoa_ket_qua",
     "e_result": "ket_qua_dien_tu", "reused_data": "tai_su_dung", "paid_online": "thanh_toan_tt",
     "full_process": "toan_trinh", "supplements": "so_lan_bo_sung", "updated_at": "cap_nhat_luc",
+    "submit_method": "cach_nop", "registry_reused": "dung_lai_dkdn",
 }  # fmt: skip
 FLAGS = ("record_digitized", "result_digitized", "e_result", "reused_data", "paid_online",
          "full_process")  # fmt: skip
@@ -184,13 +186,18 @@ def write_sqlite(dossiers: pl.DataFrame, path: Path) -> None:
             " ngay_hoan_thanh TIMESTAMP, trang_thai TEXT, so_hoa_ho_so INTEGER,"
             " so_hoa_ket_qua INTEGER, ket_qua_dien_tu INTEGER, tai_su_dung INTEGER,"
             " thanh_toan_tt INTEGER, toan_trinh INTEGER, so_lan_bo_sung INTEGER,"
-            " cap_nhat_luc TIMESTAMP)"
+            " cap_nhat_luc TIMESTAMP, cach_nop TEXT, dung_lai_dkdn INTEGER)"
         )
         con.execute("CREATE INDEX IF NOT EXISTS ho_so_cap_nhat ON ho_so (cap_nhat_luc, ma_ho_so)")
+        have = {r[1] for r in con.execute("PRAGMA table_info(ho_so)")}
+        for column, kind in (("cach_nop", "TEXT"), ("dung_lai_dkdn", "INTEGER")):
+            if column not in have:  # a demo database written before these columns existed
+                con.execute(f"ALTER TABLE ho_so ADD COLUMN {column} {kind}")
         frame = dossiers.select(
             *[pl.col(c) for c in ("dossier_id", "unit_code", "procedure_code", "channel")],
             *[_local(c).dt.strftime("%Y-%m-%d %H:%M:%S").alias(c) for c in TIMES],
             pl.col("status"), *[pl.col(f).cast(pl.Int8) for f in FLAGS], pl.col("supplements"),
+            pl.col("submit_method"), pl.col("registry_reused").cast(pl.Int8),
         ).select(list(SQL_COLUMNS))  # fmt: skip
         con.executemany(
             f"INSERT OR REPLACE INTO ho_so ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
@@ -211,6 +218,7 @@ def api_records(dossiers: pl.DataFrame) -> pl.DataFrame:
         _local("due_at").dt.strftime(iso).alias("dueAt"),
         _local("completed_at").dt.strftime(iso).alias("completedAt"),
         pl.col("status"), *FLAGS, pl.col("supplements"),
+        pl.col("submit_method").alias("submitMethod"), pl.col("registry_reused"),
         _local("updated_at").dt.strftime(iso).alias("updatedAt"),
         pl.col("updated_at").alias("_updated"),
     )  # fmt: skip
@@ -294,6 +302,8 @@ class DemoSources:
                           self.exports_dir, today, rewrite=full)  # fmt: skip
         if "sql" in self.units:
             write_sqlite(demo_dossiers(self.config, self.units["sql"], start, now), self.sqlite_path)
+        # The programmes' department files (DTI, forms, registry sync log, ID-paper cases).
+        write_programmes(self.config, self.folder / "programmes", (now + LOCAL_OFFSET).date())
         if "rest" in self.units:
             fresh = api_records(demo_dossiers(self.config, self.units["rest"], start, now))
             old = getattr(self.server, "records", None)

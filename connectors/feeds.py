@@ -20,7 +20,7 @@ from config import CONFIG_DIR, ConfigError
 from config.loader import read_toml
 
 FEEDS_FILE = "feeds.toml"
-SHAPES = ("dossier", "report")
+SHAPES = ("dossier", "report", "case")  # case: identification-paper cases (connectors/cases.py)
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # Option keys that would hold a secret if given literally.

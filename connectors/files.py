@@ -6,13 +6,15 @@ earlier version loaded (the loader deletes by the replaced batches). Files are r
 are department exports, not data lakes.
 
 Options: `path` (folder), `pattern` (glob, default "*"), `separator` (CSV, default ","),
-`sheet` (XLSX sheet name, default the first), `grain` (report sheets without a grain column).
+`sheet` (XLSX sheet name, default the first), `grain` (report sheets without a grain column),
+`max_file_age` (e.g. "26h": the run fails when the newest file is older — the sender stopped).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,7 +62,10 @@ class FilesConnector(Connector):
     def pulls(
         self, state: dict[str, Any], window: Window | None = None, seen: Seen | None = None
     ) -> Iterator[Pull]:
-        for path in self.files():
+        files = self.files()
+        if window is None:  # a backfill reads what there is, however old
+            self.check_newest(files)
+        for path in files:
             data = path.read_bytes()
             key = path.relative_to(self.folder).as_posix()
             digest = hashlib.sha256(data).hexdigest()
@@ -68,6 +73,20 @@ class FilesConnector(Connector):
             if window is None and seen is not None and seen(key, digest):
                 continue
             yield self.parse_file(key, data, digest)
+
+    def check_newest(self, files: list[Path], now: float | None = None) -> None:
+        """With `max_file_age` ("26h"): a folder whose newest file is older fails the run, so a
+        sender that stopped (an integration that no longer syncs) makes the feed stale."""
+        limit = self.feed.options.get("max_file_age")
+        if not limit:
+            return
+        from connectors.feeds import duration
+
+        age = duration(limit, Path("feeds.toml"), f"feeds.{self.feed.name}.options.max_file_age")
+        newest = max((p.stat().st_mtime for p in files), default=None)
+        now = time.time() if now is None else now
+        if newest is None or now - newest > age.total_seconds():
+            raise SourceError(f"no new file in {self.folder} within {limit}")
 
     def parse_file(self, key: str, data: bytes, digest: str) -> Pull:
         opts = self.feed.options

@@ -25,7 +25,9 @@ def metric_value(metric: Metric, value: float | None, lang: str) -> str:
     text = number(value, metric.decimals, lang)
     if metric.is_percent:
         return f"{text}%"
-    unit = {"days": {"vi": "ngày", "en": "days"}, "dossiers": {"vi": "hồ sơ", "en": "dossiers"}}
+    unit = {"days": {"vi": "ngày", "en": "days"}, "dossiers": {"vi": "hồ sơ", "en": "dossiers"},
+            "points": {"vi": "điểm", "en": "points"}, "records": {"vi": "bản ghi", "en": "records"},
+            "cases": {"vi": "trường hợp", "en": "cases"}}
     return f"{text} {unit.get(metric.unit, {}).get(lang, metric.unit)}"
 
 

@@ -27,6 +27,10 @@ class Warehouse:
         return self.db.cursor()
 
     def load(self, batch: Batch, now: datetime | None = None) -> BatchResult:
+        if getattr(batch, "cases", None) is not None:  # identification-paper cases (issue 8)
+            from warehouse.cases import load_cases
+
+            return load_cases(self.db, self.config, batch, now)
         return self.loader.load(batch, now)
 
     def data_version(self) -> int:

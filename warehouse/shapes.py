@@ -26,6 +26,7 @@ DOSSIER_SCHEMA: dict[str, pl.DataType] = {
     "reused_data": pl.Boolean(),
     "paid_online": pl.Boolean(),
     "full_process": pl.Boolean(),
+    "registry_reused": pl.Boolean(),  # business data taken from the national registration DB
     "supplements": pl.Int32(),
     "updated_at": UTC_TS,
 }
@@ -37,6 +38,7 @@ DOSSIER_FLAGS = (
     "reused_data",
     "paid_online",
     "full_process",
+    "registry_reused",
 )
 CHANNELS = ("online", "direct", "postal")
 

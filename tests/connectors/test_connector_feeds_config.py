@@ -17,7 +17,8 @@ def write(tmp_path, text: str):
 def test_the_shipped_feeds_load(config):
     feeds = load_feeds(data_dir="/srv/ioc", demo_api="http://127.0.0.1:9999",
                        measures=set(config.measures))  # fmt: skip
-    assert {f.kind for f in feeds.values()} == {"files", "rest", "sql", "national_portal"}
+    assert {f.kind for f in feeds.values()} == {"files", "rest", "sql", "national_portal",
+                                                "case_files"}  # fmt: skip
     assert not feeds["national_portal"].enabled
     assert all(f.enabled for n, f in feeds.items() if n.startswith("demo_"))
     assert feeds["demo_district4_api"].options["base_url"] == "http://127.0.0.1:9999"

@@ -1,0 +1,132 @@
+"""Identification papers for special populations (children and adolescents first): case reads.
+
+The one door to case rows is `cases_for(role, unit_scope, cur=...)`: it returns the cases of the
+wards in `unit_scope` and masks the personal fields (full name, birth date, ID number) unless
+`role` is one of `PERSONAL_DATA_ROLES` (the justice department's role). Boards, the wall and
+every export read through it or through `case_counts` (counts only, never a personal field).
+Access control decides *which* role and scope a request has; this module decides what that role
+may see. "Overdue" = still open (not resolved or closed) after its due date, local calendar day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from warehouse.cases import AGE_GROUPS, OPEN_STATUSES, PERSONAL_FIELDS  # noqa: F401 (re-exported)
+
+# Roles allowed to see the personal fields of a case. Map the justice department's users to it.
+PERSONAL_DATA_ROLES = frozenset({"justice"})
+MASK = "•••"
+CASE_COLUMNS = ("case_id", "ward_code", "group_code", "age_group", "status",
+                "proposed_solution", "owner", "opened_on", "due_on", "resolved_on",
+                "overdue", "days_overdue", *PERSONAL_FIELDS)  # fmt: skip
+
+_SCOPED = """
+FROM id_case c
+JOIN unit_tree s ON s.descendant = c.ward_code AND s.ancestor = $scope
+     AND $today BETWEEN s.valid_from AND s.valid_to
+"""
+
+
+def may_see_personal(role: str | None) -> bool:
+    return role in PERSONAL_DATA_ROLES
+
+
+def cases_for(
+    role: str | None,
+    unit_scope: str | None,
+    *,
+    cur: duckdb.DuckDBPyConnection,
+    root: str = "HCM",
+    today: date | None = None,
+    statuses: tuple[str, ...] = (),
+    overdue_only: bool = False,
+) -> pl.DataFrame:
+    """The cases of the wards under `unit_scope` (None: the whole city, `root`), newest first.
+
+    Personal fields are replaced by "•••" (name, ID number) and null (birth date) unless `role`
+    is in PERSONAL_DATA_ROLES. `overdue`/`days_overdue` are as of `today` (local date).
+    """
+    today = today or date.today()
+    personal = may_see_personal(role)
+    name = "c.full_name" if personal else f"CASE WHEN c.full_name IS NULL THEN NULL ELSE '{MASK}' END"
+    ident = "c.id_number" if personal else f"CASE WHEN c.id_number IS NULL THEN NULL ELSE '{MASK}' END"
+    birth = "c.birth_date" if personal else "CAST(NULL AS DATE)"
+    sql = f"""
+        SELECT c.case_id, c.ward_code, c.group_code, c.age_group, c.status,
+               c.proposed_solution, c.owner, c.opened_on, c.due_on, c.resolved_on,
+               list_contains($open, c.status) AND c.due_on < $today AS overdue,
+               CASE WHEN list_contains($open, c.status) AND c.due_on < $today
+                    THEN date_diff('day', c.due_on, $today) ELSE 0 END AS days_overdue,
+               {name} AS full_name, {birth} AS birth_date, {ident} AS id_number
+        {_SCOPED}
+        WHERE (len($statuses) = 0 OR list_contains($statuses, c.status))
+          AND ($overdue_only = false OR (list_contains($open, c.status) AND c.due_on < $today))
+        ORDER BY c.opened_on DESC, c.case_id
+    """
+    return cur.sql(
+        sql,
+        params={"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES),
+                "statuses": list(statuses), "overdue_only": overdue_only},
+    ).pl()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CaseCounts:
+    """Counts only (safe for the wall): by status, ward, age group and group; open and overdue."""
+
+    by_status: dict[str, int]
+    by_ward: dict[str, int]  # open cases per ward
+    by_age_group: dict[str, int]  # open cases per age group
+    by_group: dict[str, int]  # open cases per population group
+    open: int
+    overdue: int
+    total: int
+
+
+def case_counts(
+    cur: duckdb.DuckDBPyConnection, unit_scope: str | None, today: date, root: str = "HCM"
+) -> CaseCounts:
+    params = {"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES)}
+
+    def grouped(column: str, open_only: bool) -> dict[str, int]:
+        where = "WHERE list_contains($open, c.status)" if open_only else "WHERE len($open) > 0"
+        rows = cur.execute(
+            f"SELECT c.{column}, count(*) {_SCOPED} {where} GROUP BY 1 ORDER BY 2 DESC, 1", params
+        ).fetchall()
+        return {k: int(n) for k, n in rows}
+
+    totals = cur.execute(
+        f"""SELECT count(*), count(*) FILTER (WHERE list_contains($open, c.status)),
+                   count(*) FILTER (WHERE list_contains($open, c.status) AND c.due_on < $today)
+        {_SCOPED}""",
+        params,
+    ).fetchall()[0]
+    return CaseCounts(
+        by_status=grouped("status", False),
+        by_ward=grouped("ward_code", True),
+        by_age_group=grouped("age_group", True),
+        by_group=grouped("group_code", True),
+        open=int(totals[1]),
+        overdue=int(totals[2]),
+        total=int(totals[0]),
+    )
+
+
+# The department whose people may see personal fields (with the role "justice" itself).
+JUSTICE_DEPARTMENT = "SO-TP"
+
+
+def viewer_case_access(role: str | None, unit: str | None) -> tuple[str | None, str | None]:
+    """(role to pass to `cases_for`, the viewer's unit) for a signed-in person.
+
+    The justice department's people see personal fields: role "justice", or a department head
+    whose unit is the Department of Justice (SO-TP). Everyone else keeps their role (masked).
+    """
+    if role == "department_head" and unit == JUSTICE_DEPARTMENT:
+        return "justice", unit
+    return role, unit
