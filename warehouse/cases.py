@@ -29,7 +29,7 @@ from warehouse.loading import (
     _quarantine,
     _replaced_batches,
 )
-from warehouse.rollup import refresh_report_periods
+from warehouse.rollup import refresh_months, refresh_report_periods
 
 CASE_SCHEMA: dict[str, pl.DataType] = {
     "case_id": pl.String(),
@@ -174,6 +174,7 @@ def load_cases(db: Database, config: Config, batch: CaseBatch, now: datetime | N
             cur.unregister("incoming_case")
             _derive_reports(cur, batch.source)
             refresh_report_periods(cur, config, batch.source, None)
+            refresh_months(cur, batch.source, None)  # the monthly rollup the boards also read
             _quarantine(cur, batch_id, batch.source, bad, now)
             if batch.state is not None:
                 cur.execute("DELETE FROM feed_state WHERE source = ?", [batch.source])
