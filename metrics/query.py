@@ -8,6 +8,9 @@ did not report it) leaves the denominator too, so both sums cover the same rows.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +28,7 @@ from metrics.periods import (
     previous_range,
 )
 from metrics.targets import target_for
+from warehouse.db import in_write_transaction
 
 DIMENSIONS = {
     "unit": "g.group_unit",
@@ -41,6 +45,76 @@ DIMENSION_COLUMNS = {
     "source": "source",
 }
 OFFSETS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
+
+
+class _Cache:
+    """Results keyed by (warehouse file, data version, config, request): every committed batch
+    bumps the data version, so an entry never outlives the data it was computed from. Fifty wall
+    screens asking the same thing cost one query: concurrent misses of one key wait for the
+    first (single flight). In-memory databases and a thread inside a write transaction (which
+    sees rows the version does not count yet) are not cached."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self.entries: OrderedDict[tuple, tuple[Config, pl.DataFrame]] = OrderedDict()
+        self.flights: dict[tuple, threading.Event] = {}
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+    def get(self, key: tuple, config: Config) -> pl.DataFrame | None:
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is None or hit[0] is not config:
+                return None
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return hit[1]
+
+    def run(self, key: tuple, config: Config, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        while True:
+            hit = self.get(key, config)
+            if hit is not None:
+                return hit.clone()
+            with self.lock:
+                flight = self.flights.get(key)
+                if flight is None:
+                    self.flights[key] = flight = threading.Event()
+                    break
+            flight.wait(60)  # someone else computes it; then look again
+        try:
+            frame = compute()
+            with self.lock:
+                self.misses += 1
+                self.entries[key] = (config, frame)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+            return frame.clone()
+        finally:
+            with self.lock:
+                self.flights.pop(key, None)
+            flight.set()
+
+
+CACHE = _Cache()
+
+
+def cached(
+    con: duckdb.DuckDBPyConnection, config: Config, key: tuple, compute: Callable[[], pl.DataFrame]
+) -> pl.DataFrame:
+    """`compute()`, or its result for the same key at the warehouse's current data version."""
+    if in_write_transaction():
+        return compute()
+    path, version = con.execute(
+        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
+        " (SELECT value FROM meta WHERE key = 'data_version')"
+    ).fetchall()[0]
+    if path is None:
+        return compute()
+    return CACHE.run((path, version, id(config), *key), config, compute)
 
 
 class QueryError(ValueError):
@@ -133,18 +207,106 @@ _GROUPS_OF_KIND = """
     FROM unit_tree t WHERE t.ancestor IN (SELECT code FROM unit WHERE kind = $unit_kind)"""
 
 
-def build_sql(config: Config, req: Request) -> tuple[str, dict[str, Any]]:
-    """The one SQL statement (and its parameters) behind a request. No user text is inlined."""
+# Grains whose buckets are made of whole months: their requests may read `fact_month`.
+MONTH_GRAINS = frozenset({"month", "quarter", "year", "total"})
+_KEYS = "grain, period_start, unit_code, sector_code, procedure_code, channel, source, month_start, year"
+
+
+def _whole_months(start: date, end: date) -> tuple[date, date] | None:
+    """The first and last day of the whole calendar months inside [start, end], if any."""
+    first = start if start.day == 1 else add_months(start.replace(day=1), 1)
+    last = end if (end + timedelta(days=1)).day == 1 else end.replace(day=1) - timedelta(days=1)
+    return (first, last) if first <= last else None
+
+
+_CHANGES: dict[int, tuple[Config, tuple[date, ...]]] = {}
+
+
+def _mid_month_changes(config: Config) -> tuple[date, ...]:
+    """Days other than a 1st on which some unit's validity starts or ends (the hierarchy's
+    links can only change on such days). A month holding one is read from the day facts: the
+    monthly rollup dates its rows by the month's first day, which is exact only when the
+    hierarchy stands still over the whole month."""
+    hit = _CHANGES.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    days = {u.valid_from for u in config.units} | {
+        u.valid_to + timedelta(days=1) for u in config.units if u.valid_to < date(9999, 12, 31)
+    }
+    changes = tuple(sorted(d for d in days if d.day != 1))
+    _CHANGES[id(config)] = (config, changes)
+    return changes
+
+
+def _fact_source(
+    config: Config, req: Request, ranges: list[tuple[date, date]], params: dict[str, Any]
+) -> str:
+    """The facts of each range (tagged `slot` = its index) as one UNION ALL relation.
+
+    For month-made grains, the whole months come from `fact_month` (its day-made rows plus the
+    report facts it copies) and the partial months at the edges from `fact`'s day facts: the
+    same rows' sums as reading `fact` alone, over ~20× fewer rows.
+    """
+    measures = sorted(
+        {config.metrics[m].numerator for m in req.metrics}
+        | {config.metrics[m].denominator for m in req.metrics} - {None}
+    )
+    cols = f"{_KEYS}, " + ", ".join(f'"{c}"' for c in measures)
+    parts: list[str] = []
+    for i, (lo, hi) in enumerate(ranges):
+        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
+        months = _whole_months(lo, hi) if req.grain in MONTH_GRAINS else None
+        if months and any(months[0] <= d <= months[1] for d in _mid_month_changes(config)):
+            months = None
+        if months is None:
+            parts.append(
+                f"SELECT {i} AS slot, {cols} FROM fact WHERE period_start BETWEEN $lo{i} AND $hi{i}"
+            )
+            continue
+        params[f"m0_{i}"], params[f"m1_{i}"] = months
+        parts.append(
+            f"SELECT {i} AS slot, {cols} FROM fact_month"
+            f" WHERE grain = 'day' AND period_start BETWEEN $m0_{i} AND $m1_{i}"
+        )
+        parts.append(
+            f"SELECT {i} AS slot, {cols} FROM fact_month"
+            f" WHERE grain <> 'day' AND period_start BETWEEN $lo{i} AND $hi{i}"
+        )
+        if lo < months[0]:
+            params[f"e0_{i}"] = months[0] - timedelta(days=1)
+            parts.append(
+                f"SELECT {i} AS slot, {cols} FROM fact"
+                f" WHERE grain = 'day' AND period_start BETWEEN $lo{i} AND $e0_{i}"
+            )
+        if months[1] < hi:
+            params[f"e1_{i}"] = months[1] + timedelta(days=1)
+            parts.append(
+                f"SELECT {i} AS slot, {cols} FROM fact"
+                f" WHERE grain = 'day' AND period_start BETWEEN $e1_{i} AND $hi{i}"
+            )
+    return "(" + "\n    UNION ALL ".join(parts) + ")"
+
+
+def build_sql(
+    config: Config, req: Request, ranges: list[tuple[date, date]] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The one SQL statement (and its parameters) behind a request. No user text is inlined.
+
+    With several `ranges` (grain "total" only: the request's range and its comparisons), the
+    statement reads them in one scan and returns a leading `slot` column (the range's index).
+    """
     f = req.filters
     params: dict[str, Any] = {
         "scope": f.unit or config.root.code,
-        "start": req.start,
-        "end": req.end,
         "grains": list(FITS_IN[req.grain]),
     }
+    if req.grain == "total":
+        params["start"] = req.start
+    slots = ranges is not None and len(ranges) > 1
+    source = _fact_source(config, req, ranges or [(req.start, req.end)], params)
     period = "$start" if req.grain == "total" else bucket_sql(req.grain)
     dims = [f"{DIMENSIONS[d]} AS {DIMENSION_COLUMNS[d]}" for d in req.by]
-    where = ["f.period_start BETWEEN $start AND $end", "list_contains($grains, f.grain)"]
+    where = ["list_contains($grains, f.grain)"]
     for name, column, values in (
         ("sectors", "f.sector_code", f.sectors),
         ("procedures", "f.procedure_code", f.procedures),
@@ -155,8 +317,10 @@ def build_sql(config: Config, req: Request) -> tuple[str, dict[str, Any]]:
             params[name] = list(values)
             where.append(f"list_contains(${name}, {column})")
     joins = [
-        ("JOIN unit_tree s ON s.descendant = f.unit_code AND s.ancestor = $scope"
-        " AND f.period_start BETWEEN s.valid_from AND s.valid_to")
+        (
+            "JOIN unit_tree s ON s.descendant = f.unit_code AND s.ancestor = $scope"
+            " AND f.period_start BETWEEN s.valid_from AND s.valid_to"
+        )
     ]
     ctes = ""
     if "unit" in req.by:
@@ -166,9 +330,10 @@ def build_sql(config: Config, req: Request) -> tuple[str, dict[str, Any]]:
         joins.append(
             "JOIN grp g ON g.descendant = f.unit_code AND f.period_start BETWEEN g.vf AND g.vt"
         )
-    select = [f"{period} AS period", *dims, *_metric_sums(config, req.metrics)]
+    select = [*(["f.slot"] if slots else []), f"{period} AS period", *dims,
+              *_metric_sums(config, req.metrics)]  # fmt: skip
     inner = (
-        f"{ctes}SELECT {', '.join(select)}\nFROM fact f\n"
+        f"{ctes}SELECT {', '.join(select)}\nFROM {source} f\n"
         + "\n".join(joins)
         + f"\nWHERE {' AND '.join(where)}\nGROUP BY ALL"
     )
@@ -177,37 +342,66 @@ def build_sql(config: Config, req: Request) -> tuple[str, dict[str, Any]]:
     return sql, params
 
 
-def run(con: duckdb.DuckDBPyConnection, config: Config, req: Request) -> pl.DataFrame:
+def run(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    req: Request,
+    ranges: list[tuple[date, date]] | None = None,
+) -> pl.DataFrame:
     validate(config, req)
-    sql, params = build_sql(config, req)
+    sql, params = build_sql(config, req, ranges)
     frame = con.sql(sql, params=params).pl()
     return frame.with_columns(pl.col("period").cast(pl.Date))
 
 
-def _with_comparisons(
-    con: duckdb.DuckDBPyConnection, config: Config, req: Request, base: pl.DataFrame
-) -> pl.DataFrame:
+def comparison_ranges(req: Request) -> list[tuple[date, date]]:
+    """Grain "total": the request's range, the range before it and the same range a year
+    before, read in one scan."""
+    prev = previous_range(req.start, req.end)
+    yoy = (add_months(req.start, -12), add_months(req.end, -12))
+    return [(req.start, req.end), prev, yoy]
+
+
+def history_start(req: Request) -> date:
+    """Other grains: comparisons read from a year before the first bucket."""
+    first = bucket_start(req.start, req.grain)
+    return first - timedelta(weeks=53) if req.grain == "week" else add_months(first, -12)
+
+
+def plan(config: Config, req: Request, compare: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The SQL statements `query` runs for a request (for benchmarks and EXPLAIN)."""
+    if not compare:
+        return [build_sql(config, req)]
+    if req.grain == "total":
+        return [build_sql(config, req, comparison_ranges(req))]
+    history = build_sql(config, replace(req, start=history_start(req)))
+    if req.start == bucket_start(req.start, req.grain):
+        return [history]
+    return [build_sql(config, req), history]
+
+
+def _with_comparisons(con: duckdb.DuckDBPyConnection, config: Config, req: Request) -> pl.DataFrame:
+    """The request's rows with `<m>_prev` and `<m>_yoy`, in one scan when the range allows.
+
+    "total": one statement over the three ranges. Other grains: one statement from a year
+    before the first bucket; the request's own rows are the tail of it when `start` begins a
+    bucket (otherwise its first bucket is partial, and read on its own).
+    """
     keys = ["period", *(DIMENSION_COLUMNS[d] for d in req.by)]
     values = list(req.metrics)
     if req.grain == "total":
-        prev_start, prev_end = previous_range(req.start, req.end)
-        prev = run(con, config, replace(req, start=prev_start, end=prev_end))
-        yoy = run(
-            con,
-            config,
-            replace(req, start=add_months(req.start, -12), end=add_months(req.end, -12)),
-        )
+        slots = run(con, config, req, comparison_ranges(req))
+        base, prev, yoy = (slots.filter(pl.col("slot") == i).drop("slot") for i in range(3))
         shifted = {
             k: v.with_columns(pl.lit(req.start).alias("period"))
             for k, v in (("prev", prev), ("yoy", yoy))
         }
     else:
-        # One query over the year before as well, then each bucket meets its predecessors.
-        first = bucket_start(req.start, req.grain)
-        history_start = (
-            first - timedelta(weeks=53) if req.grain == "week" else add_months(first, -12)
-        )
-        history = run(con, config, replace(req, start=history_start))
+        history = run(con, config, replace(req, start=history_start(req)))
+        if req.start == bucket_start(req.start, req.grain):
+            base = history.filter(pl.col("period") >= req.start)
+        else:
+            base = run(con, config, req)
         year = "52w" if req.grain == "week" else "1y"
         shifted = {
             "prev": history.with_columns(pl.col("period").dt.offset_by(OFFSETS[req.grain])),
@@ -256,12 +450,13 @@ def query(
     own dossiers under its own code), or by the units of `filters["unit_kind"]`.
     """
     req = Request(tuple(metrics), grain, start, end, Filters.of(filters), tuple(by))
-    frame = run(con, config, req)
-    if compare:
-        frame = _with_comparisons(con, config, req, frame)
-    if targets:
-        frame = _with_targets(config, req, frame)
-    return frame
+    validate(config, req)
+
+    def compute() -> pl.DataFrame:
+        frame = _with_comparisons(con, config, req) if compare else run(con, config, req)
+        return _with_targets(config, req, frame) if targets else frame
+
+    return cached(con, config, ("query", req, compare, targets), compute)
 
 
 def rank_units(

@@ -25,6 +25,14 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None 
     return rows[0][0] if rows else None
 
 
+_writing = threading.local()
+
+
+def in_write_transaction() -> bool:
+    """True in a thread inside `Database.transaction()` (its reads see uncommitted rows)."""
+    return getattr(_writing, "depth", 0) > 0
+
+
 def migration_files() -> list[tuple[int, Path]]:
     files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
     return [(int(p.name[:3]), p) for p in files]
@@ -58,11 +66,14 @@ class Database:
         with self.write_lock:
             cur = self.cursor()
             cur.begin()
+            _writing.depth = getattr(_writing, "depth", 0) + 1
             try:
                 yield cur
             except BaseException:
                 cur.rollback()
                 raise
+            finally:
+                _writing.depth -= 1
             cur.commit()
 
     def schema_version(self) -> int:

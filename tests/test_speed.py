@@ -1,0 +1,201 @@
+"""The speed work keeps every number: the monthly rollup, comparisons in one scan, the result
+cache and the loader's fast paths give exactly what the plain daily path gives."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from config import load_config
+from connectors.demo_city import generate
+from tests.helpers import dossier, dossiers, reports
+from warehouse import Batch, open_warehouse
+from warehouse.db import scalar
+
+# The module (the package re-exports its `query` function under the same name).
+mq = importlib.import_module("metrics.query")
+
+NOW = datetime(2026, 11, 23, 5, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory, config):
+    """A year and a half of the tiny demo city, a report feed with monthly and quarterly rows
+    (some numerators not reported), loaded month by month like a real feed."""
+    w = open_warehouse(tmp_path_factory.mktemp("speed") / "w.duckdb", config, NOW)
+    for frame in generate(config, start=date(2025, 5, 1), end=date(2026, 11, 22), scale="tiny",
+                          now=NOW):  # fmt: skip
+        assert w.load(Batch("demo", dossiers=frame), NOW).status == "ok"
+    rows = []
+    for month in (date(2025, 6, 1), date(2025, 7, 1), date(2026, 3, 1)):
+        rows += [
+            {"unit_code": "Q1", "period_start": month, "grain": "month",
+             "measure_code": "received", "value": 40.0},
+            {"unit_code": "Q1", "period_start": month, "grain": "month",
+             "measure_code": "received_online", "value": None if month.month == 7 else 30.0},
+            {"unit_code": "Q3", "period_start": month, "grain": "month",
+             "measure_code": "record_digitized", "value": 5.0},
+        ]  # fmt: skip
+    rows.append({"unit_code": "Q1", "period_start": date(2025, 7, 1), "grain": "quarter",
+                 "measure_code": "received", "value": 100.0})  # fmt: skip
+    # Day-grain reports of one unit and month, one without its numerator: summed into one
+    # monthly row, they would count that day's denominator too.
+    for day, online in ((date(2025, 8, 4), 30.0), (date(2025, 8, 5), None)):
+        rows += [
+            {"unit_code": "Q1", "period_start": day, "grain": "day",
+             "measure_code": "received", "value": 40.0},
+            {"unit_code": "Q1", "period_start": day, "grain": "day",
+             "measure_code": "received_online", "value": online},
+        ]  # fmt: skip
+    assert w.load(Batch("sheet", reports=reports(rows)), NOW).status == "ok"
+    yield w
+    w.close()
+
+
+def daily(monkeypatch, fn):
+    """`fn()` on the plain path: day facts only, no cache."""
+    with monkeypatch.context() as m:
+        m.setattr(mq, "MONTH_GRAINS", frozenset())
+        m.setattr(mq, "cached", lambda con, config, key, compute: compute())
+        return fn()
+
+
+REQUESTS = [
+    # (grain, start, end, filters, by)
+    ("month", date(2025, 5, 1), date(2026, 11, 22), None, ()),
+    ("month", date(2025, 5, 17), date(2026, 10, 3), {"unit": "Q1"}, ()),
+    ("quarter", date(2025, 5, 10), date(2026, 11, 22), None, ("sector",)),
+    ("year", date(2025, 1, 1), date(2026, 11, 22), None, ("channel",)),
+    ("total", date(2025, 6, 1), date(2026, 5, 31), None, ("unit",)),
+    ("total", date(2025, 6, 12), date(2026, 2, 3), {"unit_kind": "district"}, ("unit",)),
+    ("total", date(2025, 7, 1), date(2025, 9, 30), {"sectors": ["ho_tich"]}, ("source",)),
+    ("month", date(2025, 6, 1), date(2025, 12, 31), {"channels": ["online"]}, ("unit", "sector")),
+]
+METRICS = ["online_rate", "record_digitization_rate", "on_time_rate", "avg_processing_days"]
+
+
+def metrics_in(config) -> list[str]:
+    return [m for m in METRICS if m in config.metrics]
+
+
+@pytest.mark.parametrize("grain,start,end,filters,by", REQUESTS)
+@pytest.mark.parametrize("compare", [False, True])
+def test_monthly_rollup_gives_the_daily_numbers(
+    wh, config, monkeypatch, grain, start, end, filters, by, compare
+):
+    def ask():
+        return mq.query(wh.cursor(), config, metrics_in(config), grain, start, end, filters, by,
+                        compare=compare)  # fmt: skip
+
+    fast, slow = ask(), daily(monkeypatch, ask)
+    assert fast.height > 0
+    # Counts and rates are exact; a sum of fractional days may differ in the last bit with the
+    # order of addition (as the daily path itself does between runs).
+    assert_frame_equal(fast, slow, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+    exact = [c for c in fast.columns if "processing" not in c]
+    assert fast.select(exact).equals(slow.select(exact))
+
+
+def test_the_month_path_reads_fact_month_only_where_it_is_exact(config):
+    req = mq.Request(("online_rate",), "month", date(2025, 5, 17), date(2026, 10, 3))
+    sql, params = mq.build_sql(config, req)
+    assert "fact_month" in sql
+    assert (params["m0_0"], params["m1_0"]) == (date(2025, 6, 1), date(2026, 9, 30))
+    assert (params["e0_0"], params["e1_0"]) == (date(2025, 5, 31), date(2026, 10, 1))
+    assert "fact_month" not in mq.build_sql(config, replace(req, grain="week"))[0]
+    # No whole month inside: day facts only.
+    assert "fact_month" not in mq.build_sql(config, replace(req, grain="total",
+                                            start=date(2026, 11, 1), end=date(2026, 11, 23)))[0]  # fmt: skip
+
+
+def test_a_unit_moving_mid_month_sends_that_month_to_the_day_facts(config, monkeypatch):
+    monkeypatch.setitem(mq._CHANGES, id(config), (config, (date(2025, 7, 15),)))
+    moved = mq.Request(("online_rate",), "month", date(2025, 1, 1), date(2025, 12, 31))
+    assert "fact_month" not in mq.build_sql(config, moved)[0]
+    elsewhere = replace(moved, start=date(2026, 1, 1), end=date(2026, 6, 30))
+    assert "fact_month" in mq.build_sql(config, elsewhere)[0]
+
+
+def test_comparisons_are_the_ranges_before_and_a_year_before(wh, config):
+    cur, m = wh.cursor(), ["online_rate"]
+    both = mq.query(cur, config, m, "total", date(2026, 3, 1), date(2026, 3, 20), compare=True)
+    prev = mq.query(cur, config, m, "total", date(2026, 2, 1), date(2026, 2, 20))
+    yoy = mq.query(cur, config, m, "total", date(2025, 3, 1), date(2025, 3, 20))
+    assert both["online_rate_prev"][0] == prev["online_rate"][0]
+    assert both["online_rate_yoy"][0] == yoy["online_rate"][0]
+    trend = mq.query(cur, config, m, "month", date(2026, 1, 1), date(2026, 6, 30), compare=True)
+    months = mq.query(cur, config, m, "month", date(2024, 12, 1), date(2026, 6, 30))
+    by_month = dict(zip(months["period"], months["online_rate"], strict=True))
+    for row in trend.iter_rows(named=True):
+        p = row["period"]
+        assert row["online_rate_prev"] == by_month.get(date(p.year - (p.month == 1),
+                                                            (p.month - 2) % 12 + 1, 1))  # fmt: skip
+        assert row["online_rate_yoy"] == by_month.get(date(p.year - 1, p.month, 1))
+
+
+def test_results_are_cached_until_the_next_batch(tmp_path: Path, config):
+    w = open_warehouse(tmp_path / "w.duckdb", config)
+    w.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")])))
+    mar = (date(2024, 3, 1), date(2024, 3, 31))
+    hits = mq.CACHE.hits
+    first = mq.query(w.cursor(), config, ["online_rate"], "total", *mar)
+    again = mq.query(w.cursor(), config, ["online_rate"], "total", *mar)
+    assert mq.CACHE.hits == hits + 1 and again.equals(first)
+    w.load(Batch("desk", dossiers=dossiers([
+        dossier("b", "Q1-BENNGHE", "2024-03-05 09:00", channel="online")])))  # fmt: skip
+    after = mq.query(w.cursor(), config, ["online_rate"], "total", *mar)
+    assert (first["online_rate_den"][0], after["online_rate_den"][0]) == (1, 2)
+    w.close()
+
+
+def test_batches_with_separate_key_ranges_skip_the_anti_join_and_still_upsert(
+    tmp_path: Path, config
+):
+    w = open_warehouse(tmp_path / "w.duckdb", config)
+    a = [dossier(f"A{i}", "Q1-BENNGHE", "2024-03-04 09:00") for i in range(5)]
+    b = [dossier(f"B{i}", "Q1-BENNGHE", "2024-03-05 09:00") for i in range(5)]
+    w.load(Batch("desk", dossiers=dossiers(a)))
+    w.load(Batch("desk", dossiers=dossiers(b)))
+    keys = w.cursor().execute("SELECT min_key, max_key FROM load_batch ORDER BY batch_id").fetchall()
+    assert keys == [("A0", "A4"), ("B0", "B4")]
+    # A late correction of A2 (its range overlaps batch 1's): replaced, not duplicated, and
+    # its old day loses it.
+    fix = [dossier("A2", "Q1-BENNGHE", "2024-03-06 09:00", channel="online")]
+    w.load(Batch("desk", dossiers=dossiers(fix)))
+    cur = w.cursor()
+    assert scalar(cur, "SELECT count(*) FROM dossier") == 10
+    per_day = dict(cur.execute("SELECT period_start, sum(received) FROM fact GROUP BY 1").fetchall())
+    assert per_day == {date(2024, 3, 4): 4, date(2024, 3, 5): 5, date(2024, 3, 6): 1}
+    months = cur.execute("SELECT sum(received), sum(received_online) FROM fact_month").fetchall()
+    assert months == [(10, 1)]
+    w.close()
+
+
+def test_a_batch_reports_its_rollup_time(tmp_path: Path, config):
+    w = open_warehouse(tmp_path / "w.duckdb", config)
+    result = w.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1", "2024-03-04 09:00",
+                                                             procedure="1.001612")])))  # fmt: skip
+    assert result.status == "ok" and 0 < result.rollup_seconds <= result.seconds
+    w.close()
+
+
+def test_duplicates_in_one_batch_keep_the_latest_update(tmp_path: Path, config):
+    w = open_warehouse(tmp_path / "w.duckdb", config)
+    rows = dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00"),
+                     dossier("a", "Q1-BENNGHE", "2024-03-04 09:00", channel="online")])  # fmt: skip
+    rows = rows.with_columns(pl.Series("updated_at", [datetime(2024, 3, 5, tzinfo=UTC),
+                                                      datetime(2024, 3, 4, tzinfo=UTC)]))  # fmt: skip
+    w.load(Batch("desk", dossiers=rows))
+    assert w.cursor().execute("SELECT channel FROM dossier").fetchall() == [("direct",)]
+    w.close()
