@@ -95,6 +95,10 @@ def create_app(settings: Settings) -> dash.Dash:
         suppress_callback_exceptions=True,
     )
     app.layout = html.Div([_navbar(), dash.page_container], id="app-root", className="app-root")
+    # The public DTI page and its open data (no navbar, no sign-in): dashboards/_public.py.
+    from dashboards._public import public_blueprint
+
+    app.server.register_blueprint(public_blueprint())
     runtime().feeds = _start_feeds_and_alerts(app, wh, settings, fresh)
 
     @app.server.get("/healthz")

@@ -19,6 +19,19 @@ class Settings:
     demo: bool = True  # load the demo city into an empty warehouse and serve demo feeds
     config_dir: Path | None = None
     scheduler: bool = True
+    # Access (access/): production refuses to start without a secret; see README "Sign-in".
+    env: str = "development"  # IOC_ENV: development | production
+    secret_key: str | None = None  # IOC_SECRET_KEY: signs the session cookies
+    users_url: str | None = None  # IOC_USERS_URL: SQLAlchemy URL (default <data dir>/users.sqlite)
+    trusted_user_header: str | None = None  # IOC_TRUSTED_USER_HEADER: SSO proxy header, off
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def users_db_url(self) -> str:
+        return self.users_url or f"sqlite:///{(self.data_dir / 'users.sqlite').resolve()}"
 
     @property
     def warehouse_path(self) -> Path:
@@ -36,4 +49,8 @@ class Settings:
             demo=_flag(env["IOC_DEMO"]) if "IOC_DEMO" in env else s.demo,
             config_dir=Path(env["IOC_CONFIG_DIR"]) if env.get("IOC_CONFIG_DIR") else None,
             scheduler=_flag(env["IOC_SCHEDULER"]) if "IOC_SCHEDULER" in env else s.scheduler,
+            env=env.get("IOC_ENV", s.env).strip().lower() or s.env,
+            secret_key=env.get("IOC_SECRET_KEY") or None,
+            users_url=env.get("IOC_USERS_URL") or None,
+            trusted_user_header=env.get("IOC_TRUSTED_USER_HEADER") or None,
         )

@@ -28,28 +28,38 @@ class Backend:
 
 
 class HttpBackend(Backend):
-    def __init__(self, url: str):
+    def __init__(self, url: str, data_dir: Path | None = None):
         self.url = url.rstrip("/")
+        self.http = requests.Session()
+        # The app writes a bearer token into its data directory (access/web.py): whoever may
+        # open the warehouse file may also drive the running app.
+        token = (data_dir / "cli.token") if data_dir else None
+        if token is not None and token.exists():
+            self.http.headers["Authorization"] = f"Bearer {token.read_text().strip()}"
 
     def alive(self) -> bool:
         try:
-            return requests.get(self.url + "/api/feeds", timeout=3).status_code == 200
+            status = self.http.get(self.url + "/api/feeds", timeout=3).status_code
         except requests.RequestException:
             return False
+        if status in (401, 403):
+            raise SystemExit(f"{self.url} refused the CLI: run it with the app's --data-dir "
+                             "(it reads <data dir>/cli.token)")  # fmt: skip
+        return status == 200
 
     def feeds(self):
-        return requests.get(self.url + "/api/feeds", timeout=30).json()
+        return self.http.get(self.url + "/api/feeds", timeout=30).json()
 
     def run(self, name, start=None, end=None):
         body = {"start": start.isoformat(), "end": end.isoformat()} if start else {}
-        resp = requests.post(f"{self.url}/api/feeds/{name}/run", json=body, timeout=3600)
+        resp = self.http.post(f"{self.url}/api/feeds/{name}/run", json=body, timeout=3600)
         if resp.status_code >= 400:
             raise SystemExit(f"{name}: {resp.json().get('error', resp.text)}")
         return resp.json()
 
     def quarantine(self, source, limit):
         params = {"limit": limit, **({"source": source} if source else {})}
-        return requests.get(self.url + "/api/quarantine", params=params, timeout=30).json()
+        return self.http.get(self.url + "/api/quarantine", params=params, timeout=30).json()
 
 
 class LocalBackend(Backend):
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
 
-    http = HttpBackend(a.url)
+    http = HttpBackend(a.url, a.data_dir)
     backend: Backend = http if http.alive() else LocalBackend(a.data_dir, a.config_dir)
     if a.command == "list":
         for f in backend.feeds():

@@ -22,6 +22,7 @@ class Runtime:
     config: Config
     warehouse: Warehouse
     feeds: Any = None  # connectors.service.FeedService once the feeds are started
+    access: Any = None  # access.web.AccessControl once sign-in is installed
 
 
 _current: Runtime | None = None

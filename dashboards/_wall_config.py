@@ -26,6 +26,9 @@ class Board:
     tiles: tuple[str, ...]
     map_metric: str
     seconds: int
+    # "metrics": four KPI tiles, tile map and ranking; "programmes": the digital-government
+    # programmes board (dashboards/_programmes.py), whose `tiles` name the programmes' metrics.
+    kind: str = "metrics"
 
     def title(self, lang: str) -> str:
         return self.title_vi if lang == "vi" else self.title_en
@@ -57,11 +60,21 @@ def load_wall(path: Path, metrics: set[str]) -> WallConfig:
                 tiles=tuple(raw["tiles"]),
                 map_metric=raw["map_metric"],
                 seconds=max(5, int(raw.get("seconds", 40))),
+                kind=_kind(path, where, raw.get("kind", "metrics")),
             )
         )
     if not boards:
         raise ConfigError(path, "boards", "needs at least one [[boards]] entry")
     return WallConfig(max(MIN_REFRESH, int(doc.get("refresh_seconds", 30))), tuple(boards))
+
+
+BOARD_KINDS = ("metrics", "programmes")
+
+
+def _kind(path: Path, where: str, value: object) -> str:
+    if value not in BOARD_KINDS:
+        raise ConfigError(path, f"{where}.kind", f"must be one of {BOARD_KINDS}, not {value!r}")
+    return str(value)
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from access.web import current as current_principal
 from dashboards import _format as fmt
 from dashboards._alerts import alert_link, alert_text
 from dashboards._runtime import LOCAL_OFFSET, runtime
@@ -248,7 +249,10 @@ def layout(lang: str = "vi", **_query) -> html.Div:
                         ),
                         md=4,
                     ),
-                    dbc.Col(dbc.Input(id="alerts-action-who", placeholder=_t("who", lang)), md=2),
+                    # Who acts is who signed in (the server records that, not this field).
+                    dbc.Col(dbc.Input(id="alerts-action-who", placeholder=_t("who", lang),
+                                      value=getattr(current_principal(), "name", None),
+                                      disabled=True), md=2),
                     dbc.Col(dbc.Input(id="alerts-action-why", placeholder=_t("why", lang)), md=2),
                     dbc.Col(
                         dbc.Button(_t("ack", lang), id="alerts-ack", color="primary"), md="auto"
@@ -309,6 +313,8 @@ def update(severity, metric, unit, _ack, _silence, key, who, why, hours, lang):
     message = None
     trigger = ctx.triggered_id
     if trigger in ("alerts-ack", "alerts-silence"):
+        signed_in = current_principal()  # who acted is who signed in, not what was typed
+        who = signed_in.name if signed_in is not None else who
         wh = runtime().warehouse
         now = datetime.now(UTC)
         try:

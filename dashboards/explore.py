@@ -20,6 +20,7 @@ from dashboards import _format as fmt
 from dashboards._components import as_of_line, current_freshness, local, parse_search
 from dashboards._i18n import lang_of, t
 from dashboards._runtime import local_today, runtime
+from metrics import scope
 from metrics.freshness import as_of
 from metrics.periods import add_months
 from metrics.query import DIMENSION_COLUMNS, QueryError, query
@@ -156,7 +157,8 @@ def figure(spec: dict, rows: list[dict]) -> go.Figure:
 def _controls(lang: str, today: date) -> html.Div:
     cfg = runtime().config
     start = add_months(today.replace(day=1), -11)
-    units = sorted((u for u in cfg.units if u.valid_on(today)), key=lambda u: (u.kind != "city",
+    units = sorted((u for u in cfg.units if u.valid_on(today) and scope.allows(cfg, u.code)),
+                   key=lambda u: (u.kind != "city",
                    u.kind, u.name(lang)))  # fmt: skip
     return dbc.Row(
         [
@@ -180,7 +182,7 @@ def _controls(lang: str, today: date) -> html.Div:
                 id="explore-group", value=None, placeholder=t("explore.none", lang),
                 options=[{"label": t(g, lang), "value": g} for g in GROUPS])], lg=2),
             dbc.Col([dbc.Label(t("unit", lang)), dcc.Dropdown(
-                id="explore-unit", value=None, placeholder=t("city", lang),
+                id="explore-unit", value=scope.current_unit(), placeholder=t("city", lang),
                 options=[{"label": u.name(lang), "value": u.code} for u in units])],
                 lg=4),
             dbc.Col([dbc.Label(t("sectors", lang)), dcc.Dropdown(

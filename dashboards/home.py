@@ -8,6 +8,7 @@ from dash import html
 
 from dashboards import _format as fmt
 from dashboards._runtime import local_today, runtime
+from metrics import scope
 from metrics.kpi import Kpi, kpis
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
@@ -62,7 +63,7 @@ def layout(lang: str = "vi", **_query) -> html.Div:
     lang = lang if lang in fmt.LANGS else "vi"
     rt = runtime()
     today = local_today()
-    tiles = kpis(rt.warehouse.cursor(), rt.config, today)
+    tiles = kpis(rt.warehouse.cursor(), rt.config, today, unit=scope.current_unit())
     newest = max(rt.warehouse.newest_by_source().values(), default=None)
     return html.Div(
         [

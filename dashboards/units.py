@@ -27,6 +27,7 @@ from dashboards._components import (
     status_badge,
 )
 from dashboards._i18n import lang_of, t
+from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
 from metrics.dossiers import SORTABLE, overdue
@@ -293,6 +294,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             _controls(v, lang),
             dbc.Row(sections),
             dbc.Row(grid),
+            programmes_section(v.unit, v.start, v.end, lang),  # issue 8: dashboards/_programmes.py
             _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
                                              _overdue_grid(v, lang)]),
         ],

@@ -80,6 +80,10 @@ def _tile(k: Kpi, spark: tuple[list, list], lang: str, scale: float) -> html.Div
 
 
 def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
+    if board.kind == "programmes":
+        from dashboards._programmes import render_wall
+
+        return render_wall(board, lang, scale)
     rt = runtime()
     cfg, cur = rt.config, rt.warehouse.cursor()
     today = local_today()

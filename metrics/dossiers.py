@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from metrics import scope
+
 # Sortable columns: public name -> SQL expression.
 SORTABLE = {
     "dossier_id": "d.dossier_id",
@@ -80,6 +82,7 @@ def overdue(
     `sort`: [(column, "asc"|"desc"), ...] over SORTABLE (default: most days late first).
     `days_late`: days past the due time at completion, or at `now` while still open.
     """
+    scope.check_code(unit)  # before any SQL: who may read this unit's dossiers
     now = now or datetime.now(UTC)
     frm, params = _where(unit, start, end, tuple(sectors), tuple(procedures))
     params["now"] = now

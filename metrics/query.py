@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from config import Config
+from metrics import scope as _scope
 from metrics.periods import (
     FITS_IN,
     QUERY_GRAINS,
@@ -450,6 +451,7 @@ def query(
     own dossiers under its own code), or by the units of `filters["unit_kind"]`.
     """
     req = Request(tuple(metrics), grain, start, end, Filters.of(filters), tuple(by))
+    _scope.check_unit(config, req.filters.unit)  # before any SQL (and any cache): who may read it
     validate(config, req)
 
     def compute() -> pl.DataFrame:

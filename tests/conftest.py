@@ -3,6 +3,7 @@
 Sections:
   - Paths
   - A served app (a real `python app.py` process on a free loopback port)
+  - Signing in (demo accounts, a browser page, an HTTP session, the CLI's bearer token)
   - Browser tests (pytest-playwright with the system Chromium)
 """
 
@@ -101,6 +102,52 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     app = start_app(tmp_path_factory.mktemp("demo-app"), "--no-scheduler")
     yield app
     app.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing in: the demo app seeds one account per role (access/web.py DEMO_USERS), all with
+# DEMO_PASSWORD; an app without demo data gets accounts from `python -m access create-user`.
+# ---------------------------------------------------------------------------------------------
+
+DEMO_PASSWORD = "ioc-demo-password"
+
+
+def sign_in(page, url: str, user: str = "admin", password: str = DEMO_PASSWORD) -> None:
+    """Sign `page`'s browser context in through the real /login form post (CSRF included)."""
+    req = page.context.request
+    req.get(f"{url}/login")
+    csrf = next(c["value"] for c in page.context.cookies(url) if c["name"] == "_csrf_token")
+    resp = req.post(f"{url}/login", form={"username": user, "password": password,
+                                          "csrf_token": csrf, "next": "/"}, max_redirects=0)  # fmt: skip
+    assert resp.status == 302, f"sign-in of {user} failed: {resp.status}"
+
+
+def http_session(url: str, user: str = "admin", password: str = DEMO_PASSWORD):
+    """A `requests.Session` signed in as `user`; its `csrf` attribute is the X-CSRFToken value."""
+    import requests
+
+    s = requests.Session()
+    s.get(f"{url}/login", timeout=10)
+    s.csrf = s.cookies["_csrf_token"]
+    r = s.post(f"{url}/login", data={"username": user, "password": password,
+               "csrf_token": s.csrf, "next": "/"}, allow_redirects=False, timeout=10)  # fmt: skip
+    assert r.status_code == 302, f"sign-in of {user} failed: {r.status_code}"
+    s.csrf = s.cookies["_csrf_token"]  # a new session after sign-in: a new token
+    return s
+
+
+def cli_headers(app: ServedApp) -> dict[str, str]:
+    """The bearer token the app wrote for the local CLI (`<data dir>/cli.token`)."""
+    return {"Authorization": f"Bearer {(app.data_dir / 'cli.token').read_text().strip()}"}
+
+
+def create_user(data_dir: Path, user: str, role: str, password: str = DEMO_PASSWORD,
+                unit: str | None = None) -> None:  # fmt: skip
+    """`python -m access create-user` against `data_dir`'s users database."""
+    args = [sys.executable, "-m", "access", "--data-dir", str(data_dir), "create-user", user,
+            "--role", role, "--password-stdin", *(["--unit", unit] if unit else [])]  # fmt: skip
+    subprocess.run(args, input=password + "\n", text=True, check=True, cwd=REPO_ROOT,
+                   capture_output=True)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ import pytest
 
 from config import CONFIG_DIR
 from config.settings import Settings
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT, free_port, sign_in
 
 
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as r:
+def get_json(url: str, headers: dict[str, str] | None = None) -> dict:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
         return json.loads(r.read())
 
 
@@ -41,6 +41,7 @@ def test_first_page_shows_the_city_tiles_with_numbers(demo_app, page, screenshot
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.set_viewport_size({"width": 1600, "height": 1000})
+    sign_in(page, demo_app.url, "leader")
     page.goto(f"{demo_app.url}/?lang=vi")
     tiles = page.locator("#home-tiles .kpi-tile")
     tiles.first.wait_for()
@@ -105,13 +106,13 @@ def test_gunicorn_serves_the_app(tmp_path: Path):
 
 def test_the_default_start_serves_and_runs_every_demo_feed(tmp_path: Path):
     """What `bash scripts/run.sh` does: demo city, demo feeds, scheduler on."""
-    from tests.conftest import start_app
+    from tests.conftest import cli_headers, start_app
 
     app = start_app(tmp_path)
     try:
         deadline = time.monotonic() + 90
         while True:
-            feeds = [f for f in get_json(f"{app.url}/api/feeds") if f["enabled"]]
+            feeds = [f for f in get_json(f"{app.url}/api/feeds", cli_headers(app)) if f["enabled"]]
             if feeds and all(f["last_status"] == "ok" for f in feeds):
                 break
             if time.monotonic() > deadline:

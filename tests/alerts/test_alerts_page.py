@@ -12,7 +12,7 @@ from config import load_config
 from metrics.alerts.rules import load_alerts
 from metrics.alerts.service import evaluate_after_load
 from tests.alerts.conftest import frame, make_dossiers
-from tests.conftest import start_app
+from tests.conftest import create_user, sign_in, start_app
 from warehouse import Batch, open_warehouse
 from warehouse import alerts_store as store
 
@@ -34,6 +34,7 @@ def app_with_alert(tmp_path):
         evaluate_after_load(wh, datetime.now(UTC), alerts=alerts, env={})
     assert [a.key for a in store.active_alerts(wh.cursor())] == [KEY]
     wh.close()  # DuckDB: one process per file
+    create_user(tmp_path, "lan", "leader")  # no demo: no demo accounts
     app = start_app(tmp_path, "--no-demo", "--no-scheduler")
     yield app
     app.stop()
@@ -42,6 +43,7 @@ def app_with_alert(tmp_path):
 def test_critical_alert_appears_and_acknowledging_records_who_and_when(
     page: Page, app_with_alert, screenshot_dir
 ):
+    sign_in(page, app_with_alert.url, "lan")
     page.goto(f"{app_with_alert.url}/alerts?lang=en")
     active = page.locator("#alerts-active")
     row = active.locator("tr.alert-row", has_text="District 8")
@@ -55,13 +57,13 @@ def test_critical_alert_appears_and_acknowledging_records_who_and_when(
     page.locator("#alerts-action-key").click()
     page.keyboard.type(KEY)
     page.keyboard.press("Enter")
-    page.fill("#alerts-action-who", "Lê Thị Lan")
+    expect(page.locator("#alerts-action-who")).to_have_value("lan")  # the signed-in leader
     page.fill("#alerts-action-why", "called District 8")
     before = datetime.now(UTC)
     page.click("#alerts-ack")
     expect(page.locator("#alerts-action-ok")).to_contain_text(KEY, timeout=20_000)
     acked = page.locator("#alerts-acked tr.alert-row", has_text="District 8")
-    expect(acked).to_contain_text("Lê Thị Lan")
+    expect(acked).to_contain_text("lan")
     expect(acked).to_contain_text("called District 8")
     expect(page.locator("#alerts-active tr.alert-row")).to_have_count(0)
     page.screenshot(path=str(screenshot_dir / "alerts-acknowledged.png"), full_page=True)
@@ -69,6 +71,6 @@ def test_critical_alert_appears_and_acknowledging_records_who_and_when(
     app_with_alert.stop()
     wh = open_warehouse(app_with_alert.data_dir / "ioc.duckdb", load_config())
     (ack,) = store.acknowledgements(wh.cursor(), KEY)
-    assert ack["acked_by"] == "Lê Thị Lan" and ack["note"] == "called District 8"
+    assert ack["acked_by"] == "lan" and ack["note"] == "called District 8"
     assert before - timedelta(seconds=5) <= ack["acked_at"] <= datetime.now(UTC)
     wh.close()

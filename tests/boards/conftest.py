@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import REPO_ROOT, ServedApp
+from tests.conftest import REPO_ROOT, ServedApp, sign_in
 
 
 def restart(app: ServedApp, down_seconds: float = 0.0, timeout: float = 60) -> None:
@@ -29,6 +29,13 @@ def restart(app: ServedApp, down_seconds: float = 0.0, timeout: float = 60) -> N
         except OSError:
             time.sleep(0.3)
     raise RuntimeError("the restarted app did not answer /healthz")
+
+
+@pytest.fixture
+def page(page, demo_app):
+    """pytest-playwright's page, signed in to the demo app as an admin (every page open)."""
+    sign_in(page, demo_app.url, "admin")
+    return page
 
 
 @pytest.fixture

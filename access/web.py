@@ -1,0 +1,725 @@
+"""Access control on the Flask server under Dash: every request passes `_guard` first.
+
+    access = install(dash_app, settings, config)      # in app.create_app, after the pages exist
+
+What it does, in order, for each request:
+  1. who is asking (`_principal`): the local CLI's bearer token, a trusted proxy header (when
+     configured), a wall token in the URL, or the signed session cookie;
+  2. CSRF: any POST authenticated by a cookie must carry the session's token (Dash sends the
+     `_csrf_token` cookie back as `X-CSRFToken`; forms post it as `csrf_token`), and a foreign
+     `Origin` is refused;
+  3. authorization: pages (Dash index pages and the callback requests tied to a page by their
+     component ids, see access/policy.py), state-changing callbacks (ACTIONS) and the HTTP API;
+  4. the unit scope for this request (metrics/scope.py): a department head's subtree, except on
+     pages that only read city aggregates (the wall).
+After the request: audit entries (sign-ins, actions, exports), security headers, CSRF cookie.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dash
+from flask import Flask, Response, g, redirect, request, session
+from markupsafe import escape
+
+from access import policy
+from access.policy import Principal
+from access.ratelimit import FailureLimiter
+from access.store import ROLES, AccountError, UserStore
+from config import Config
+from config.settings import Settings
+from metrics import scope
+
+log = logging.getLogger("ioc.access")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Served to anyone: static files and Dash's own plumbing (no data in any of them).
+OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_dash-layout", "/_dash-dependencies",
+                 "/_reload-hash", "/_favicon.ico", "/favicon.ico", "/healthz")  # fmt: skip
+CALLBACK_PATH = "/_dash-update-component"
+CSRF_COOKIE = "_csrf_token"  # the name dash-renderer reads (and sends back as X-CSRFToken)
+CSRF_HEADER = "X-CSRFToken"
+CLI_TOKEN_FILE = "cli.token"
+SECRET_FILE = "secret.key"
+USER_SESSION_HOURS = 12
+CACHE_SECONDS = 5.0  # a disabled user or a revoked wall token stops working within this time
+DEMO_PASSWORD = "ioc-demo-password"
+DEMO_USERS = (("admin", "admin", None), ("leader", "leader", None), ("analyst", "analyst", None),
+              ("head.q8", "department_head", "Q8"))  # fmt: skip
+
+
+class AccessError(Exception):
+    """The app cannot start with these access settings (e.g. production without a secret)."""
+
+
+@dataclass
+class AccessControl:
+    settings: Settings
+    config: Config
+    store: UserStore
+    cli_token: str
+    by_account: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 900))
+    by_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(30, 900))
+    _cache: dict[tuple[str, Any], tuple[float, Any]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _csp: str | None = None
+
+    def cached(self, key: tuple[str, Any], load) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+        value = load()
+        with self._lock:
+            self._cache[key] = (now + CACHE_SECONDS, value)
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def audit(self, action: str, target: str | None = None, ok: bool = True, **detail) -> None:
+        p: Principal | None = getattr(g, "principal", None)
+        actor = p.name if p else (detail.pop("actor", None) or "-")
+        try:
+            self.store.audit(actor, action, target, ok, _client(), detail or None)
+        except Exception:
+            log.exception("audit write failed: %s %s", action, target)
+
+
+def current() -> Principal | None:
+    """Who is asking in this request (None: nobody signed in)."""
+    return getattr(g, "principal", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up
+# ---------------------------------------------------------------------------------------------
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse at once (before any data loads) what `install` would refuse."""
+    if settings.production and not settings.secret_key:
+        raise AccessError("IOC_ENV=production needs IOC_SECRET_KEY (32+ random characters)")
+    if settings.secret_key and len(settings.secret_key) < 32:
+        raise AccessError("IOC_SECRET_KEY must be at least 32 characters")
+    if settings.env not in ("development", "production"):
+        raise AccessError(f"IOC_ENV must be development or production, not {settings.env!r}")
+
+
+def _secret(settings: Settings) -> str:
+    if settings.secret_key:
+        if len(settings.secret_key) < 32:
+            raise AccessError("IOC_SECRET_KEY must be at least 32 characters")
+        return settings.secret_key
+    if settings.production:
+        raise AccessError("IOC_ENV=production needs IOC_SECRET_KEY (32+ random characters)")
+    path = settings.data_dir / SECRET_FILE
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(48))
+    log.warning("IOC_SECRET_KEY is not set: using a random key kept in %s (development only)", path)
+    return path.read_text().strip()
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
+def _cli_token(settings: Settings) -> str:
+    """The bearer token the local CLI (`python -m connectors`) uses: a file only the account
+    that can already open the warehouse can read."""
+    path = settings.data_dir / CLI_TOKEN_FILE
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def seed_demo_users(store: UserStore) -> None:
+    if store.count():
+        return
+    for name, role, unit in DEMO_USERS:
+        store.create_user(name, DEMO_PASSWORD, role, unit)
+    log.warning("demo mode: created accounts %s, password %r (demo only; never in production)",
+                ", ".join(f"{n} ({r}{' ' + u if u else ''})" for n, r, u in DEMO_USERS),
+                DEMO_PASSWORD)  # fmt: skip
+
+
+def install(dash_app: dash.Dash, settings: Settings, config: Config) -> AccessControl:
+    """Sessions, sign-in routes, the request guard and security headers on `dash_app.server`."""
+    server: Flask = dash_app.server
+    check_settings(settings)
+    secret = _secret(settings)
+    store = UserStore(settings.users_db_url, config.unit_codes())
+    if settings.demo and not settings.production:
+        seed_demo_users(store)
+    ac = AccessControl(settings, config, store, _cli_token(settings))
+    scope.use_config(config)
+    server.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_NAME="ioc_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=USER_SESSION_HOURS),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # no callback or form needs more
+    )
+    server.extensions["ioc_access"] = ac
+    _routes(server, ac)
+    server.before_request(lambda: _guard(ac, dash_app))
+    server.after_request(lambda resp: _after(ac, dash_app, resp))
+    server.teardown_request(_teardown)
+    server.register_error_handler(scope.ScopeError, _scope_refused)
+    return ac
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is asking
+# ---------------------------------------------------------------------------------------------
+
+
+def _client() -> str | None:
+    try:
+        return request.remote_addr
+    except RuntimeError:
+        return None
+
+
+def _principal(ac: AccessControl) -> Principal | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        if secrets.compare_digest(auth[7:].strip(), ac.cli_token):
+            g.bearer = True
+            return Principal("cli", policy.ADMIN, kind="cli")
+        return None
+    header = ac.settings.trusted_user_header
+    if header and request.headers.get(header):
+        name = request.headers[header].strip().lower()
+        u = ac.cached(("name", name), lambda: ac.store.get(name))
+        return Principal(u.username, u.role, u.unit_code, "proxy") if u and u.active else None
+    token = request.args.get("token") if request.method == "GET" else None
+    if token and session.get("k") != "user":
+        return _wall_from_token(ac, token)
+    kind = session.get("k")
+    if kind == "user":
+        if time.time() - float(session.get("i", 0)) > USER_SESSION_HOURS * 3600:
+            return None
+        u = ac.cached(("id", session.get("u")), lambda: ac.store.get_by_id(int(session["u"])))
+        if u and u.active and session.get("s") == u.changed_at.isoformat():
+            return Principal(u.username, u.role, u.unit_code, "user")
+        return None
+    if kind == "wall":
+        t = ac.cached(("tid", session.get("t")), lambda: ac.store.get_token(int(session["t"])))
+        if t and t.revoked_at is None:
+            return Principal(f"wall:{t.name}", policy.WALL, None, "wall")
+    return None
+
+
+def _wall_from_token(ac: AccessControl, token: str) -> Principal | None:
+    t = ac.cached(("token", token), lambda: ac.store.find_token(token))
+    if t is None:
+        return None
+    if session.get("k") != "wall" or session.get("t") != t.id:
+        session.clear()
+        session.update(k="wall", t=t.id, c=secrets.token_urlsafe(24))
+        session.permanent = True
+        ac.store.audit(f"wall:{t.name}", "wall.open", str(t.id), True, _client())
+    return Principal(f"wall:{t.name}", policy.WALL, None, "wall")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages and callbacks
+# ---------------------------------------------------------------------------------------------
+
+
+def _page_name(module: str) -> str:
+    return module.rsplit(".", 1)[-1]
+
+
+def _first(path: str) -> str:
+    return "/" + path.strip("/").split("/")[0] if path.strip("/") else "/"
+
+
+def _page_for_path(path: str) -> tuple[str, tuple[str, ...] | str]:
+    """(page name, roles) for a URL path; unknown paths need a signed-in role."""
+    first = _first(path)
+    for p in dash.page_registry.values():
+        for candidate in (p.get("path"), p.get("path_template")):
+            if candidate and (candidate == path or (first != "/" and _first(candidate) == first)):
+                name = _page_name(p["module"])
+                return name, policy.page_roles(name, p.get("access"))
+    return "?", policy.DEFAULT_PAGE_ROLES
+
+
+def _page_for_prefix(prefix: str) -> tuple[str, tuple[str, ...] | str]:
+    for p in dash.page_registry.values():
+        name = _page_name(p["module"])
+        if name == prefix:
+            return name, policy.page_roles(name, p.get("access"))
+    return "?", policy.DEFAULT_PAGE_ROLES
+
+
+def _walk(entries: Any):
+    if isinstance(entries, dict) and "id" in entries:
+        yield entries
+    elif isinstance(entries, list | tuple):
+        for e in entries:
+            yield from _walk(e)
+
+
+def _id_text(cid: Any) -> str:
+    if isinstance(cid, dict):
+        return str(cid.get("type", ""))
+    return str(cid)
+
+
+def _prefix(cid: Any) -> str:
+    return _id_text(cid).split("-", 1)[0]
+
+
+def _changed(body: dict) -> list[tuple[str, str]]:
+    out = []
+    for item in body.get("changedPropIds") or []:
+        cid, _, prop = str(item).rpartition(".")
+        if cid.startswith("{"):
+            try:
+                cid = _id_text(json.loads(cid))
+            except ValueError:
+                pass
+        out.append((cid, prop))
+    return out
+
+
+@dataclass
+class CallbackRequest:
+    pages: dict[str, tuple[str, ...] | str]
+    actions: list[tuple[str, tuple[str, ...]]]
+    download: bool
+    body: dict
+
+
+def _callback_request(body: dict) -> CallbackRequest:
+    pages: dict[str, tuple[str, ...] | str] = {}
+    download = False
+    outputs = list(_walk(body.get("outputs")))
+    values = {(_id_text(e["id"]), e.get("property")): e.get("value")
+              for e in _walk([body.get("inputs"), body.get("state")])}  # fmt: skip
+    for out in outputs:
+        text = _id_text(out["id"])
+        if text.startswith("_pages"):  # the page router: the page is the requested path
+            path = values.get(("_pages_location", "pathname")) or "/"
+            prefix = dash.get_app().config.requests_pathname_prefix or "/"
+            if isinstance(path, str) and path.startswith(prefix):
+                path = "/" + path[len(prefix) :]
+            name, roles = _page_for_path(str(path))
+            pages[name] = roles
+            continue
+        prefix = _prefix(out["id"])
+        if prefix in policy.COMMON_PREFIXES:
+            continue
+        name, roles = _page_for_prefix(prefix)
+        pages[name] = roles
+        download = download or text.endswith(policy.DOWNLOAD_SUFFIX)
+    actions = [policy.ACTIONS[c] for c in _changed(body) if c in policy.ACTIONS]
+    return CallbackRequest(pages, actions, download, body)
+
+
+# ---------------------------------------------------------------------------------------------
+# The guard
+# ---------------------------------------------------------------------------------------------
+
+
+def _deny(status: int, message: str, html: bool = False) -> Response:
+    if html:
+        return Response(_page("IOC", f'<div class="alert alert-warning">{escape(message)}</div>'
+                              '<a href="/">Trang chủ · Home</a> · <a href="/logout">Đăng xuất · '
+                              "Sign out</a>"), status, mimetype="text/html")  # fmt: skip
+    return Response(json.dumps({"error": message}), status, mimetype="application/json")
+
+
+def _same_origin() -> bool:
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.host
+
+
+def _csrf_ok() -> bool:
+    want = session.get("c")
+    got = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
+    return bool(want) and bool(got) and secrets.compare_digest(str(want), str(got))
+
+
+def _guard(ac: AccessControl, dash_app: dash.Dash) -> Response | None:
+    g.principal = p = _principal(ac)
+    g.scope_token = scope.set_unit(None)
+    path = request.path
+    if "c" not in session and not getattr(g, "bearer", False):
+        session["c"] = secrets.token_urlsafe(24)
+    if path.startswith(OPEN_PREFIXES):
+        return None
+    unsafe = request.method not in SAFE_METHODS and not getattr(g, "bearer", False)
+    if unsafe and (not _same_origin() or not _csrf_ok()):
+        ac.audit("csrf_refused", path, ok=False)
+        return _deny(403, "missing or wrong CSRF token")
+    if path.startswith(policy.PUBLIC_PREFIXES) and request.method in SAFE_METHODS:
+        return None
+    if path in ("/login", "/logout") or path.startswith("/account"):
+        return None  # the routes check for themselves
+    if path.startswith("/api/"):
+        for method, prefix, action, roles in policy.API_RULES:
+            if request.method == method and path.startswith(prefix):
+                if p is None:
+                    return _deny(401, "sign in first")
+                if not p.may(roles):
+                    ac.audit(action or "api", path, ok=False)
+                    return _deny(403, "not allowed for your role")
+                if action:
+                    ac.audit(action, path)
+                return None
+        return _deny(403, "not allowed")
+    if path == CALLBACK_PATH:
+        return _guard_callback(ac, p)
+    if request.method not in SAFE_METHODS:
+        return _deny(405, "method not allowed")
+    _, roles = _page_for_path(path)  # a Dash page (the index HTML; data comes by callback)
+    if policy.may_open(p, roles):
+        return None
+    if p is None:
+        return redirect("/login?" + _q(next=request.full_path.rstrip("?")))
+    ac.audit("page_refused", path, ok=False)
+    return _deny(403, "this page is not open to your role", html=True)
+
+
+def _guard_callback(ac: AccessControl, p: Principal | None) -> Response | None:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _deny(400, "a callback request is a JSON object")
+    cb = _callback_request(body)
+    for name, roles in cb.pages.items():
+        if not policy.may_open(p, roles):
+            ac.audit("callback_refused", name, ok=False)
+            return _deny(401 if p is None else 403, f"page {name!r} is not open to you")
+    if not cb.pages and p is None:  # only shared pieces (the navbar): fine for anyone
+        return None
+    for action, roles in cb.actions:
+        if p is None or not p.may(roles):
+            ac.audit(action, None, ok=False, request=_summary(cb.body))
+            return _deny(403, f"{action} is not allowed for your role")
+    for action, _ in cb.actions:
+        ac.audit(action, None, ok=True, request=_summary(cb.body))
+    g.export = cb.download
+    if p is not None and p.role == policy.HEAD and not set(cb.pages) <= policy.CITY_AGGREGATE_PAGES:
+        scope.reset(g.scope_token)
+        g.scope_token = scope.set_unit(p.unit)
+    return None
+
+
+def _summary(body: dict) -> dict:
+    """What a callback was asked to do, small enough for the audit log."""
+    values = {}
+    for e in _walk([body.get("inputs"), body.get("state")]):
+        v = e.get("value")
+        if (
+            v is None
+            or isinstance(v, bool | int | float | str)
+            or (isinstance(v, list | dict) and len(json.dumps(v, default=str)) < 300)
+        ):
+            values[f"{_id_text(e['id'])}.{e.get('property')}"] = v
+    return {"changed": body.get("changedPropIds"), "values": values}
+
+
+def _teardown(_exc=None) -> None:
+    token = g.pop("scope_token", None)
+    if token is not None:
+        try:
+            scope.reset(token)
+        except ValueError:  # set in another context: nothing to undo here
+            pass
+
+
+def _scope_refused(e: scope.ScopeError):
+    _ac().audit("scope_refused", request.path, ok=False, reason=str(e))
+    return _deny(403, str(e))
+
+
+def _ac() -> AccessControl:
+    from flask import current_app
+
+    return current_app.extensions["ioc_access"]
+
+
+# ---------------------------------------------------------------------------------------------
+# After the request: audit of exports, headers, CSRF cookie
+# ---------------------------------------------------------------------------------------------
+
+
+def _csp(ac: AccessControl, dash_app: dash.Dash) -> str:
+    if ac._csp is None:
+        hashes = " ".join(dash_app.csp_hashes())  # already quoted: 'sha256-...'
+        ac._csp = "; ".join([
+            "default-src 'self'",
+            f"script-src 'self' {hashes}",
+            "style-src 'self' 'unsafe-inline'",  # Dash and plotly set style attributes
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ])  # fmt: skip
+    return ac._csp
+
+
+def _after(ac: AccessControl, dash_app: dash.Dash, resp: Response) -> Response:
+    if getattr(g, "export", False) and resp.status_code == 200:
+        ac.audit("export", None, ok=True, request=_summary(request.get_json(silent=True) or {}))
+    h = resp.headers
+    h.setdefault("Content-Security-Policy", _csp(ac, dash_app))
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "no-referrer")  # wall token URLs never leak to other sites
+    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if ac.settings.production:
+        h.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not request.path.startswith(("/assets/", "/_dash-component-suites/")):
+        h.setdefault("Cache-Control", "no-store")
+    token = session.get("c")
+    if token and request.cookies.get(CSRF_COOKIE) != token:
+        resp.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="Lax",
+                        secure=ac.settings.production, path="/")  # fmt: skip
+    return resp
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in, sign-out, account pages
+# ---------------------------------------------------------------------------------------------
+
+
+def _q(**kw: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(kw)
+
+
+def _safe_next(value: str | None) -> str:
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">'
+        '<link rel="stylesheet" href="/assets/app.css"></head>'
+        f'<body class="bg-light"><main class="container py-4" style="max-width: 60rem">{body}'
+        "</main></body></html>"
+    )
+
+
+def _csrf_field() -> str:
+    return f'<input type="hidden" name="csrf_token" value="{escape(session.get("c", ""))}">'
+
+
+def _login_form(message: str = "", next_: str = "/", username: str = "") -> str:
+    alert = (
+        f'<div class="alert alert-danger" id="login-error">{escape(message)}</div>'
+        if message
+        else ""
+    )
+    return _page("IOC · Đăng nhập", f"""
+<h1 class="h3 mb-3">IOC · TP.HCM</h1>
+<form method="post" action="/login" class="card card-body" style="max-width: 24rem" id="login-form">
+  {alert}{_csrf_field()}
+  <input type="hidden" name="next" value="{escape(next_)}">
+  <label class="form-label" for="username">Tài khoản · Username</label>
+  <input class="form-control mb-2" id="username" name="username" value="{escape(username)}"
+         autocomplete="username" required autofocus>
+  <label class="form-label" for="password">Mật khẩu · Password</label>
+  <input class="form-control mb-3" id="password" name="password" type="password"
+         autocomplete="current-password" required>
+  <button class="btn btn-primary" type="submit" id="login-submit">Đăng nhập · Sign in</button>
+</form>""")  # fmt: skip
+
+
+def sign_in(ac: AccessControl, user) -> None:
+    session.clear()  # a new session: nothing from before the sign-in survives (fixation)
+    session.update(k="user", u=user.id, s=user.changed_at.isoformat(), i=time.time(),
+                   c=secrets.token_urlsafe(24))  # fmt: skip
+    session.permanent = True
+
+
+def _routes(server: Flask, ac: AccessControl) -> None:
+    @server.get("/login")
+    def login_page():
+        return _login_form(next_=_safe_next(request.args.get("next")))
+
+    @server.post("/login")
+    def login():
+        username = (request.form.get("username") or "").strip().lower()[:64]
+        next_ = _safe_next(request.form.get("next"))
+        account, address = f"u:{username}", f"ip:{_client()}"
+        wait = max(ac.by_account.blocked_for(account), ac.by_address.blocked_for(address))
+        if wait:
+            ac.audit("sign_in_blocked", username, ok=False, actor=username)
+            msg = f"Quá nhiều lần đăng nhập sai · Too many failed sign-ins: try again in {int(wait // 60) + 1} min"
+            resp = Response(_login_form(msg, next_, username), 429, mimetype="text/html")
+            resp.headers["Retry-After"] = str(int(wait) + 1)
+            return resp
+        user = ac.store.authenticate(username, request.form.get("password") or "")
+        if user is None:
+            ac.by_account.fail(account)
+            ac.by_address.fail(address)
+            ac.audit("sign_in_failed", username, ok=False, actor=username)
+            msg = "Sai tài khoản hoặc mật khẩu · Wrong username or password"
+            return Response(_login_form(msg, next_, username), 401, mimetype="text/html")
+        ac.by_account.clear(account)
+        sign_in(ac, user)
+        g.principal = Principal(user.username, user.role, user.unit_code)
+        ac.audit("sign_in", user.username)
+        return redirect(next_)
+
+    @server.route("/logout", methods=["GET", "POST"])
+    def logout():
+        if current() is not None and current().kind == "user":
+            ac.audit("sign_out", current().name)
+        session.clear()
+        return redirect("/login")
+
+    @server.get("/account")
+    def account():
+        p = current()
+        if p is None or p.kind not in ("user", "proxy"):
+            return redirect("/login?" + _q(next="/account"))
+        return _account_page(ac, p)
+
+    @server.post("/account/password")
+    def own_password():
+        p = current()
+        if p is None or p.kind != "user":
+            return _deny(401, "sign in first")
+        if ac.store.authenticate(p.name, request.form.get("current") or "") is None:
+            ac.audit("password_change", p.name, ok=False)
+            return _account_page(ac, p, "Mật khẩu hiện tại sai · Wrong current password", 400)
+        try:
+            user = ac.store.set_password(p.name, request.form.get("new") or "")
+        except AccountError as e:
+            return _account_page(ac, p, str(e), 400)
+        ac.audit("password_change", p.name)
+        ac.forget()
+        sign_in(ac, user)  # this session continues; the user's others end
+        return _account_page(ac, p, "OK")
+
+    @server.post("/account/users")
+    def users_action():
+        p = current()
+        if p is None or p.role != policy.ADMIN or p.kind not in ("user", "proxy"):
+            ac.audit("user_change", request.form.get("username"), ok=False)
+            return _deny(403, "only an admin changes accounts", html=True)
+        f = request.form
+        action, name = f.get("action", ""), (f.get("username") or "").strip().lower()
+        issued = None
+        try:
+            if action == "create":
+                ac.store.create_user(name, f.get("password") or None, f.get("role", ""),
+                                     f.get("unit") or None)  # fmt: skip
+            elif action == "reset":
+                ac.store.set_password(name, f.get("password") or "")
+            elif action in ("disable", "enable"):
+                if name == p.name and action == "disable":
+                    raise AccountError("you cannot disable yourself")
+                ac.store.set_active(name, action == "enable")
+            elif action == "role":
+                ac.store.set_role(name, f.get("role", ""), f.get("unit") or None)
+            elif action == "issue_token":
+                tok, plain = ac.store.issue_token(f.get("name", ""), p.name)
+                name, issued = f"token {tok.id}", f"{request.host_url}wall?kiosk=1&token={plain}"
+            elif action == "revoke_token":
+                ac.store.revoke_token(int(f.get("token_id") or 0))
+                name = f"token {f.get('token_id')}"
+            else:
+                raise AccountError(f"unknown action {action!r}")
+        except (AccountError, ValueError) as e:
+            ac.audit(f"user.{action}"[:64], name, ok=False, reason=str(e))
+            return _account_page(ac, p, str(e), 400)
+        ac.audit(f"user.{action}"[:64], name)
+        ac.forget()
+        return _account_page(ac, p, "OK", issued=issued)
+
+
+def _account_page(ac: AccessControl, p: Principal, message: str = "", status: int = 200,
+                  issued: str | None = None) -> Response:  # fmt: skip
+    e = escape
+    parts = [(f'<h1 class="h3">{e(p.name)} <small class="text-muted">{e(p.role)}'
+              f'{" · " + e(p.unit) if p.unit else ""}</small></h1>'),
+             '<p><a href="/">Trang chủ · Home</a> · <a href="/logout">Đăng xuất · Sign out</a></p>']  # fmt: skip
+    if message:
+        color = "success" if message == "OK" else "danger"
+        parts.append(f'<div class="alert alert-{color}" id="account-message">{e(message)}</div>')
+    if issued:
+        parts.append('<div class="alert alert-info">Wall URL (shown once): '
+                     f'<code id="account-token-url">{e(issued)}</code></div>')  # fmt: skip
+    csrf = _csrf_field()
+    if p.kind == "user":
+        parts.append(f"""<h2 class="h5 mt-4">Đổi mật khẩu · Change password</h2>
+<form method="post" action="/account/password" class="row g-2">{csrf}
+ <div class="col-md-4"><input class="form-control" type="password" name="current" placeholder="current" required></div>
+ <div class="col-md-4"><input class="form-control" type="password" name="new" placeholder="new (10+)" required></div>
+ <div class="col-md-2"><button class="btn btn-secondary">OK</button></div></form>""")  # fmt: skip
+    if p.role == policy.ADMIN:
+        rows = "".join(
+            f"<tr><td>{e(u.username)}</td><td>{e(u.role)}</td><td>{e(u.unit_code or '')}</td>"
+            f"<td>{'✓' if u.active else '✗'}</td></tr>"
+            for u in ac.store.list_users()
+        )
+        toks = "".join(
+            f"<tr><td>{t.id}</td><td>{e(t.name)}</td><td>{e(t.created_by)}</td>"
+            f"<td>{e(t.revoked_at.isoformat(timespec='minutes') if t.revoked_at else 'active')}</td></tr>"
+            for t in ac.store.list_tokens()
+        )
+        roles = "".join(f"<option>{r}</option>" for r in ROLES)
+        audit = "".join(
+            f"<tr><td>{e(a['at'].isoformat(timespec='seconds'))}</td><td>{e(a['actor'])}</td>"
+            f"<td>{e(a['action'])}</td><td>{e(a['target'] or '')}</td><td>{'✓' if a['ok'] else '✗'}</td></tr>"
+            for a in ac.store.audit_entries(50))  # fmt: skip
+        parts.append(f"""
+<h2 class="h5 mt-4">Người dùng · Users</h2>
+<table class="table table-sm" id="account-users"><tr><th>user</th><th>role</th><th>unit</th><th>active</th></tr>{rows}</table>
+<form method="post" action="/account/users" class="row g-2">{csrf}
+ <div class="col-md-2"><select class="form-select" name="action"><option>create</option><option>reset</option>
+   <option>role</option><option>disable</option><option>enable</option></select></div>
+ <div class="col-md-2"><input class="form-control" name="username" placeholder="username" required></div>
+ <div class="col-md-2"><input class="form-control" type="password" name="password" placeholder="password"></div>
+ <div class="col-md-2"><select class="form-select" name="role">{roles}</select></div>
+ <div class="col-md-2"><input class="form-control" name="unit" placeholder="unit (head)"></div>
+ <div class="col-md-2"><button class="btn btn-primary">OK</button></div></form>
+<h2 class="h5 mt-4">Màn hình tường · Wall tokens</h2>
+<table class="table table-sm" id="account-tokens"><tr><th>id</th><th>name</th><th>by</th><th>state</th></tr>{toks}</table>
+<form method="post" action="/account/users" class="row g-2 mb-2">{csrf}<input type="hidden" name="action" value="issue_token">
+ <div class="col-md-4"><input class="form-control" name="name" placeholder="display name" required></div>
+ <div class="col-md-2"><button class="btn btn-primary">Issue</button></div></form>
+<form method="post" action="/account/users" class="row g-2">{csrf}<input type="hidden" name="action" value="revoke_token">
+ <div class="col-md-4"><input class="form-control" name="token_id" placeholder="token id" required></div>
+ <div class="col-md-2"><button class="btn btn-danger">Revoke</button></div></form>
+<h2 class="h5 mt-4">Nhật ký · Audit log (50)</h2>
+<table class="table table-sm small" id="account-audit">{audit}</table>""")  # fmt: skip
+    return Response(_page("IOC · Account", "".join(parts)), status, mimetype="text/html")
