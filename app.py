@@ -18,6 +18,9 @@ import dash_bootstrap_components as dbc
 from dash import html
 from flask import jsonify
 
+from access.web import AccessError
+from access.web import check_settings as check_access_settings
+from access.web import install as install_access
 from config import CONFIG_DIR, ConfigError, load_config
 from config.settings import Settings
 from connectors.demo_city import load_demo
@@ -77,6 +80,7 @@ def _start_feeds_and_alerts(
 
 
 def create_app(settings: Settings) -> dash.Dash:
+    check_access_settings(settings)  # production without a secret: refuse before loading data
     config = load_config(settings.config_dir or CONFIG_DIR)
     load_alerts(config, settings.config_dir or CONFIG_DIR)  # refuse a bad alerts.toml up front
     wh = open_warehouse(settings.warehouse_path, config)
@@ -99,6 +103,8 @@ def create_app(settings: Settings) -> dash.Dash:
     from dashboards._public import public_blueprint
 
     app.server.register_blueprint(public_blueprint())
+    # Sign-in, roles, unit scope, CSRF, audit log, security headers: before any route serves.
+    runtime().access = install_access(app, settings, config)
     runtime().feeds = _start_feeds_and_alerts(app, wh, settings, fresh)
 
     @app.server.get("/healthz")
@@ -151,6 +157,9 @@ def _create_or_exit(settings: Settings) -> dash.Dash:
     except ConfigError as e:
         # Refuse to run half-configured: say which file, which row, what is wrong.
         print(f"configuration error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except AccessError as e:
+        print(f"access settings error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -30,6 +30,7 @@ from dashboards._i18n import lang_of, t
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
+from metrics import scope
 from metrics.dossiers import SORTABLE, overdue
 from metrics.query import query
 from metrics.targets import status as status_of
@@ -46,6 +47,8 @@ dash.register_page(
 GRAINS = ("day", "week", "month", "quarter", "year")
 TOP_PROCEDURES = 15
 PAGE_SIZE = 20
+OUTSIDE = {"vi": "Đơn vị này nằm ngoài phạm vi bạn được xem.",
+           "en": "This unit is outside your access."}  # fmt: skip
 
 
 def _href(v: UnitView, **changes) -> str:
@@ -241,7 +244,16 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     lang = lang_of(query_args.get("lang"))
     cfg = runtime().config
     try:
-        v = view_from_query(cfg, code or cfg.root.code, query_args, local_today())
+        # A department head starts at their own unit; any other unit must be inside their scope.
+        v = view_from_query(cfg, code or scope.current_unit() or cfg.root.code, query_args,
+                            local_today())  # fmt: skip
+        scope.check_unit(cfg, v.unit)
+    except scope.ScopeError:
+        return html.Div(
+            [html.H1(t("units.title", lang), className="page-title"),
+             dbc.Alert(OUTSIDE[lang], color="warning", id="units-error")],
+            className="container-fluid py-3",
+        )  # fmt: skip
     except (KeyError, ValueError) as e:
         return html.Div(
             [html.H1(t("units.title", lang), className="page-title"),
@@ -253,7 +265,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     children_fig = _by_unit(v, v.unit, lang) if cfg.children(v.unit, today) else None
     peers_fig = (
         _by_unit(v, unit.parent_code, lang, kind=unit.kind, highlight=v.unit)
-        if unit.parent_code
+        if unit.parent_code and scope.allows(cfg, unit.parent_code)  # peers: only within scope
         else None
     )
     hint = t("units.click_hint", lang)
