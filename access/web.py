@@ -44,9 +44,11 @@ from metrics import scope
 log = logging.getLogger("ioc.access")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Served to anyone: static files and Dash's own plumbing (no data in any of them).
+# Served to anyone: static files and Dash's own plumbing (no data in any of them), and /public/:
+# the DTI page and its open data (dashboards/_public.py, GET only, public by design).
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_dash-layout", "/_dash-dependencies",
-                 "/_reload-hash", "/_favicon.ico", "/favicon.ico", "/healthz")  # fmt: skip
+                 "/_reload-hash", "/_favicon.ico", "/favicon.ico", "/healthz",
+                 "/public/")  # fmt: skip
 CALLBACK_PATH = "/_dash-update-component"
 CSRF_COOKIE = "_csrf_token"  # the name dash-renderer reads (and sends back as X-CSRFToken)
 CSRF_HEADER = "X-CSRFToken"

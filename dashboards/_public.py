@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 from flask import Blueprint, Response, request
@@ -26,6 +26,7 @@ from dashboards._runtime import runtime
 from metrics.programmes import DTI_COMPONENTS, dti_table
 
 PREFIX = "/public/dti"
+LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 GRAINS = ("quarter", "year")
 TEXT = {
     "title": {"vi": "Chỉ số chuyển đổi số (DTI) của các sở, ngành TP. Hồ Chí Minh",
@@ -53,7 +54,7 @@ header p{margin:6px 0 0;opacity:.9}main{padding:18px 28px;max-width:1400px}
 nav a,footer a{margin-right:14px;color:#0b3d91}nav{margin-bottom:14px}
 table{border-collapse:collapse;width:100%;background:#fff;font-variant-numeric:tabular-nums}
 th,td{padding:6px 8px;border-bottom:1px solid #e3e6ea;text-align:right;white-space:nowrap}
-th:nth-child(2),td:nth-child(2){text-align:left;white-space:normal}th{background:#eef1f5;font-size:13px}
+th:nth-child(2),td:nth-child(2){text-align:left;white-space:normal;min-width:240px}th{background:#eef1f5;font-size:13px}
 .bar{display:inline-block;height:10px;background:#1f5fa8;border-radius:2px;vertical-align:middle;margin-left:6px}
 .up{color:#1a7f37}.down{color:#c62828}h2{font-size:18px;margin-top:28px}footer{margin-top:24px;font-size:13px}
 """
@@ -184,7 +185,8 @@ def page() -> Response:
         f'<footer>{escape(tx["open_data"])}: ',
         f'<a href="{PREFIX}.csv?grain={grain}" id="dti-csv">CSV</a>',
         f'<a href="{PREFIX}.json?grain={grain}" id="dti-json">JSON</a>',
-        f"<span>{escape(fmt.moment(datetime.now(UTC).astimezone(), lang))}</span></footer>",
+        f"<span>{escape(fmt.moment(datetime.now(UTC).replace(tzinfo=None) + LOCAL, lang))}</span>"
+        "</footer>",
         "</main></body></html>",
     ]  # fmt: skip
     return Response("\n".join(parts), mimetype="text/html")

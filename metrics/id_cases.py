@@ -16,6 +16,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from metrics import scope as _scope
 from warehouse.cases import AGE_GROUPS, OPEN_STATUSES, PERSONAL_FIELDS  # noqa: F401 (re-exported)
 
 # Roles allowed to see the personal fields of a case. Map the justice department's users to it.
@@ -51,6 +52,7 @@ def cases_for(
     Personal fields are replaced by "•••" (name, ID number) and null (birth date) unless `role`
     is in PERSONAL_DATA_ROLES. `overdue`/`days_overdue` are as of `today` (local date).
     """
+    _scope.check_code(unit_scope or root)  # who may read it: before any SQL
     today = today or date.today()
     personal = may_see_personal(role)
     name = "c.full_name" if personal else f"CASE WHEN c.full_name IS NULL THEN NULL ELSE '{MASK}' END"
@@ -91,6 +93,7 @@ class CaseCounts:
 def case_counts(
     cur: duckdb.DuckDBPyConnection, unit_scope: str | None, today: date, root: str = "HCM"
 ) -> CaseCounts:
+    _scope.check_code(unit_scope or root)
     params = {"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES)}
 
     def grouped(column: str, open_only: bool) -> dict[str, int]:

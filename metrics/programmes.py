@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from config import Config
+from metrics import scope as _scope
 from metrics.targets import target_for
 
 LOCAL_OFFSET_SECONDS = 7 * 3600
@@ -83,6 +84,7 @@ def hour_of_week(
     inclusive), counted per weekday and local hour. An hour cell counts as after hours when the
     office is closed for the whole hour; 07:00–08:00 holds both (07:30 opens), so `after_hours`
     is counted by the minute in SQL, not from the cells."""
+    _scope.check_code(scope)  # who may read it: before any SQL
     params = {"scope": scope, "start": start, "end": end, "offset": LOCAL_OFFSET_SECONDS,
               "online_only": online_only}  # fmt: skip
     dossiers = [[0] * 24 for _ in range(7)]
@@ -172,6 +174,7 @@ def form_fields(
     """Per procedure for `year`: department, fields before/after reuse, removed, reduction (%),
     the target (%) and `short` (reduction below target). Worst first. `department` narrows to the
     procedures the department reports."""
+    _scope.check_unit(config, department)  # None: the whole city
     frame = cur.sql(
         """SELECT procedure_code, unit_code AS department,
                   max(value) FILTER (WHERE measure_code = 'form_fields_before') AS fields_before,

@@ -333,3 +333,22 @@ def test_a_registry_sync_log_that_stops_arriving_makes_the_feed_fail_then_stale(
         "SELECT state FROM alert_instance WHERE alert_key = 'stale/registry'"
     ).fetchall()
     assert state == [("stale",)]
+
+
+def test_programme_reads_refuse_a_unit_outside_the_readers_scope(wh, config):
+    from metrics import scope
+
+    _load_cases(wh)
+    load(wh, QR_ROWS)
+    scope.use_config(config)
+    with scope.restricted("Q1"):
+        assert case_counts(wh.cursor(), "Q1", TODAY).total == 3
+        assert cases_for(None, "Q1-BENNGHE", cur=wh.cursor(), today=TODAY).height == 2
+        for read in (
+            lambda: case_counts(wh.cursor(), None, TODAY),
+            lambda: cases_for("justice", "CCHI", cur=wh.cursor(), today=TODAY),
+            lambda: hour_of_week(wh.cursor(), "CCHI", *MAR),
+            lambda: form_fields(wh.cursor(), config, 2025),
+        ):
+            with pytest.raises(scope.ScopeError):
+                read()
