@@ -13,14 +13,28 @@ from datetime import date, timedelta
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboards import _figures as figs
 from dashboards import _format as fmt
-from dashboards._components import as_of_line, current_freshness, local, status_badge
+from dashboards._components import (
+    as_of_line,
+    current_freshness,
+    local,
+    parse_search,
+    status_badge,
+)
+from dashboards._export import to_csv
 from dashboards._i18n import t
 from dashboards._runtime import local_today, runtime
-from metrics.id_cases import AGE_GROUPS, case_counts, cases_for, viewer_case_access
+from metrics.id_cases import (
+    AGE_GROUPS,
+    JUSTICE_DEPARTMENT,
+    case_counts,
+    cases_for,
+    viewer_case_access,
+)
 from metrics.kpi import kpis
 from metrics.programmes import (
     DTI_COMPONENTS,
@@ -80,6 +94,9 @@ TEXT: dict[str, dict[str, str]] = {
     "birth": {"vi": "Ngày sinh", "en": "Birth date"},
     "id": {"vi": "Số định danh", "en": "ID number"},
     "none_short": {"vi": "Mọi thủ tục đã đạt mục tiêu", "en": "Every procedure meets the target"},
+    "export_cases": {"vi": "Xuất danh sách (CSV)", "en": "Export the list (CSV)"},
+    "per_commune": {"vi": "Theo phường, xã", "en": "By ward and commune"},
+    "by_department": {"vi": "Cắt giảm theo sở, ngành", "en": "Reduction by department"},
 }  # fmt: skip
 STATUS_NAMES = {
     "new": {"vi": "Mới phát hiện", "en": "New"},
@@ -389,6 +406,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
             dcc.Graph(id="units-prog-heatmap", figure=heatmap(heat.dossiers, lang),
                       config={**figs.GRAPH_CONFIG, "displayModeBar": False},
                       style={"height": "260px"}),
+            *([_per_commune(unit, start, end, lang)] if kind == "district" else []),
         ], lg=6))  # fmt: skip
 
     # 2. DTI (departments, and the city's table).
@@ -429,6 +447,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
         blocks.append(dbc.Col([
             html.H6(f"{tx('forms', lang)} · {tx('year_to_date', lang)}"),
             _metric_kv(yrow, "form_field_reduction", lang, "units-prog-forms"),
+            *([_forms_by_department(lang)] if kind == "city" else []),
             html.Div(f"{short.height} {tx('short', lang)}", className="small mb-1",
                      id="units-prog-forms-short"),
             html.Div(_table([t("procedure", lang), tx("department", lang), tx("fields_before", lang),
@@ -447,9 +466,10 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
                      id="units-prog-registry-sync"),
         ], lg=6))  # fmt: skip
 
-    # 5. ID papers for special populations (wards and everything above them but departments).
-    if kind != "department":
-        blocks.append(dbc.Col(_cases_block(unit, lang, role, scope, today), lg=12))
+    # 5. ID papers for special populations (wards and everything above them; of the departments,
+    #    the Department of Justice, which follows the cases of every ward).
+    if kind != "department" or unit == JUSTICE_DEPARTMENT:
+        blocks.append(dbc.Col(_cases_block(_case_scope(unit), lang, role, scope, today), lg=12))
 
     # 6. Procedures without a paper result.
     blocks.append(dbc.Col([html.H6(tx("no_paper", lang)),
@@ -462,11 +482,17 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     )  # fmt: skip
 
 
+def _case_scope(unit: str) -> str:
+    """The wards whose cases a unit's page shows: its own subtree; the city for the Department
+    of Justice."""
+    return runtime().config.root.code if unit == JUSTICE_DEPARTMENT else unit
+
+
 def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, today: date) -> list:
     rt = runtime()
     cfg, cur = rt.config, rt.warehouse.cursor()
-    counts = case_counts(cur, unit, today, cfg.root.code)
     role, _ = viewer_case_access(role, scope)
+    counts = case_counts(cur, unit, today, cfg.root.code, role)
     overdue = cases_for(role, unit, cur=cur, root=cfg.root.code, today=today, overdue_only=True)
     personal = overdue.height and overdue["full_name"].drop_nulls().to_list()[:1] != ["•••"]
     rows = [[cfg.unit(r["ward_code"]).name(lang) if r["ward_code"] in cfg.unit_codes() else r["ward_code"],
@@ -502,11 +528,90 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
                                              if w in cfg.unit_codes() else w for w, _ in wards],
                                             [n for _, n in wards], lang))], md=4),
         ], className="g-2"),
-        html.Div(tx("overdue_cases", lang) + ("" if personal else f" — {tx('personal_hidden', lang)}"),
-                 className="small fw-bold mt-2"),
+        html.Div([
+            html.Span(tx("overdue_cases", lang) + ("" if personal else f" — {tx('personal_hidden', lang)}"),
+                      className="small fw-bold me-3"),
+            dbc.Button(tx("export_cases", lang), id="units-prog-cases-export", size="sm",
+                       color="secondary", outline=True),
+            dcc.Download(id="units-prog-cases-download"),
+        ], className="d-flex align-items-center mt-2 mb-1"),
         html.Div(_table([tx("ward", lang), tx("group", lang), tx("age", lang), tx("status", lang),
                          tx("solution", lang), tx("owner", lang), tx("due", lang),
                          t("units.days_late", lang), tx("name", lang), tx("birth", lang),
                          tx("id", lang)], rows, "units-prog-cases-table"),
                  style={"overflowX": "auto", "maxHeight": "320px"}),
     ]
+
+
+def _per_commune(unit: str, start: date, end: date, lang: str) -> html.Div:
+    """QR dossiers, QR share and after-hours share of each ward/commune of a district."""
+    rt = runtime()
+    cfg = rt.config
+    frame = query(rt.warehouse.cursor(), cfg, ["qr_count", "qr_share_online", "after_hours_rate"],
+                  "total", start, end, {"unit": unit}, by=["unit"], targets=False)  # fmt: skip
+    rows = [[cfg.unit(r["unit_code"]).name(lang), fmt.number(r["qr_count"], 0, lang),
+             fmt.metric_value(cfg.metrics["qr_share_online"], r["qr_share_online"], lang),
+             fmt.metric_value(cfg.metrics["after_hours_rate"], r["after_hours_rate"], lang)]
+            for r in frame.sort("qr_count", descending=True, nulls_last=True).iter_rows(named=True)
+            if r["unit_code"] != unit]  # fmt: skip
+    return html.Div([
+        html.Div(tx("per_commune", lang), className="small text-muted mt-2"),
+        _table([tx("ward", lang), tx("qr_count", lang), "QR %", tx("after_hours", lang)], rows,
+               "units-prog-qr-communes"),
+    ])  # fmt: skip
+
+
+def _forms_by_department(lang: str) -> html.Div:
+    """This year's form-field reduction of each department against its target."""
+    rt = runtime()
+    cfg = rt.config
+    m = cfg.metrics["form_field_reduction"]
+    frame = query(rt.warehouse.cursor(), cfg, ["form_field_reduction"], "total",
+                  *_year_range(local_today()), {"unit_kind": "department"}, by=["unit"])  # fmt: skip
+    rows = [[cfg.unit(r["unit_code"]).name(lang),
+             fmt.metric_value(m, r["form_field_reduction"], lang),
+             fmt.STATUS_TEXT[status_of(m, r["form_field_reduction"],
+                                       r["form_field_reduction_target"])][lang]]
+            for r in frame.sort("form_field_reduction", nulls_last=True).iter_rows(named=True)
+            if r["form_field_reduction"] is not None]  # fmt: skip
+    return html.Div([
+        html.Div(tx("by_department", lang), className="small text-muted"),
+        html.Div(_table([tx("department", lang), tx("reduction", lang), tx("status", lang)], rows,
+                        "units-prog-forms-departments"), style={"maxHeight": "220px",
+                                                                "overflowY": "auto"}),
+    ], className="mb-2")  # fmt: skip
+
+
+CASE_EXPORT_COLUMNS = ("case_id", "ward_code", "group_code", "age_group", "status",
+                       "proposed_solution", "owner", "opened_on", "due_on", "resolved_on",
+                       "overdue", "days_overdue", "full_name", "birth_date", "id_number")  # fmt: skip
+
+
+@callback(
+    Output("units-prog-cases-download", "data"),
+    Input("units-prog-cases-export", "n_clicks"),
+    State("units-view", "data"),
+    State("_pages_location", "search"),
+    prevent_initial_call=True,
+)
+def export_cases(n_clicks, view, search):
+    """The unit's case list as CSV, read through `cases_for`: personal fields are masked unless
+    the person exporting has the justice department's role (access control audits the export)."""
+    if not n_clicks or not view:
+        raise PreventUpdate
+    from dashboards._view import UnitView
+
+    v = UnitView.from_json(view)
+    lang = parse_search(search).get("lang", "vi")
+    role, unit_of_viewer = viewer()
+    role, _ = viewer_case_access(role, unit_of_viewer)
+    rt = runtime()
+    frame = cases_for(role, _case_scope(v.unit), cur=rt.warehouse.cursor(),
+                      root=rt.config.root.code, today=local_today())  # fmt: skip
+    columns = [(c, c) for c in CASE_EXPORT_COLUMNS]
+    rows = [{k: (val.isoformat() if isinstance(val, date) else val) for k, val in r.items()}
+            for r in frame.iter_rows(named=True)]  # fmt: skip
+    meta = [("unit", v.unit), ("as_of", local_today().isoformat()), ("role", role or "-"),
+            ("personal_fields", "shown" if role == "justice" else "masked"),
+            ("lang", lang)]  # fmt: skip
+    return dcc.send_bytes(to_csv(columns, rows, meta), f"giay-to-tuy-than_{v.unit}.csv")

@@ -185,7 +185,7 @@ def page() -> Response:
         f'<footer>{escape(tx["open_data"])}: ',
         f'<a href="{PREFIX}.csv?grain={grain}" id="dti-csv">CSV</a>',
         f'<a href="{PREFIX}.json?grain={grain}" id="dti-json">JSON</a>',
-        f"<span>{escape(fmt.moment(datetime.now(UTC).replace(tzinfo=None) + LOCAL, lang))}</span>"
+        f"<span>{escape(fmt.moment(datetime.now(UTC).replace(tzinfo=None) + LOCAL, lang))}</span>",
         "</footer>",
         "</main></body></html>",
     ]  # fmt: skip

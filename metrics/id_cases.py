@@ -37,6 +37,18 @@ def may_see_personal(role: str | None) -> bool:
     return role in PERSONAL_DATA_ROLES
 
 
+def check_case_scope(role: str | None, unit: str) -> None:
+    """Raise metrics.scope.ScopeError unless the reader may read the cases under `unit`.
+
+    The justice role follows the cases of every ward (the Department of Justice oversees civil
+    status city-wide), whatever unit its account is attached to; every other role reads only
+    inside its unit scope, as for any other figure.
+    """
+    if may_see_personal(role):
+        return
+    _scope.check_code(unit)
+
+
 def cases_for(
     role: str | None,
     unit_scope: str | None,
@@ -52,7 +64,7 @@ def cases_for(
     Personal fields are replaced by "•••" (name, ID number) and null (birth date) unless `role`
     is in PERSONAL_DATA_ROLES. `overdue`/`days_overdue` are as of `today` (local date).
     """
-    _scope.check_code(unit_scope or root)  # who may read it: before any SQL
+    check_case_scope(role, unit_scope or root)  # who may read it: before any SQL
     today = today or date.today()
     personal = may_see_personal(role)
     name = "c.full_name" if personal else f"CASE WHEN c.full_name IS NULL THEN NULL ELSE '{MASK}' END"
@@ -91,9 +103,14 @@ class CaseCounts:
 
 
 def case_counts(
-    cur: duckdb.DuckDBPyConnection, unit_scope: str | None, today: date, root: str = "HCM"
+    cur: duckdb.DuckDBPyConnection,
+    unit_scope: str | None,
+    today: date,
+    root: str = "HCM",
+    role: str | None = None,
 ) -> CaseCounts:
-    _scope.check_code(unit_scope or root)
+    """Counts of the cases of the wards under `unit_scope` (None: the city) as of `today`."""
+    check_case_scope(role, unit_scope or root)
     params = {"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES)}
 
     def grouped(column: str, open_only: bool) -> dict[str, int]:

@@ -146,3 +146,45 @@ def test_open_data_csv_and_json_match_the_page(demo_app):
     for r in data["rows"][:20]:
         total = sum(r[c["code"]] for c in data["components"])
         assert total == pytest.approx(r["dti"], abs=0.05)
+
+
+def _export(page: Page) -> str:
+    page.wait_for_selector("#units-prog-cases-export", timeout=30_000)
+    with page.expect_download() as info:
+        page.click("#units-prog-cases-export")
+    return info.value.path().read_text(encoding="utf-8-sig")
+
+
+def test_case_export_masks_personal_fields_outside_the_justice_role(demo_app, page: Page):
+    page.goto(f"{demo_app.url}/units/Q1?lang=vi")
+    text = _export(page)
+    rows = list(csv.DictReader(io.StringIO(text.split("\n\n", 1)[1])))
+    assert rows and all(r["ward_code"].startswith("Q1-") for r in rows)
+    assert {r["full_name"] for r in rows} == {"•••"}
+    assert not re.search(r"\b000\d{9}\b", text) and all(not r["birth_date"] for r in rows)
+    assert "# personal_fields: masked" in text
+
+
+def test_the_justice_departments_head_sees_and_exports_personal_fields(demo_app, browser,
+                                                                       screenshot_dir):  # fmt: skip
+    try:
+        from tests.conftest import create_user, sign_in
+    except ImportError:
+        pytest.skip("access control is not installed")
+    create_user(demo_app.data_dir, "head.tp", "department_head", unit="SO-TP")
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    sign_in(page, demo_app.url, "head.tp")
+    page.goto(f"{demo_app.url}/units/SO-TP?lang=vi")
+    page.wait_for_selector("#units-prog-cases-table tbody tr", timeout=30_000)
+    page.locator("#units-prog-cases-table").scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "programmes-units-justice.png")
+    table = page.locator("#units-prog-cases-table").inner_text()
+    assert "•••" not in table
+    text = _export(page)
+    rows = list(csv.DictReader(io.StringIO(text.split("\n\n", 1)[1])))
+    wards = {r["ward_code"].split("-")[0] for r in rows}
+    assert len(wards) > 10  # every district's wards: the justice role follows the whole city
+    assert any(re.fullmatch(r"000\d{9}", r["id_number"]) for r in rows)
+    assert "# personal_fields: shown" in text
+    context.close()

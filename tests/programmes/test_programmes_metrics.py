@@ -346,9 +346,29 @@ def test_programme_reads_refuse_a_unit_outside_the_readers_scope(wh, config):
         assert cases_for(None, "Q1-BENNGHE", cur=wh.cursor(), today=TODAY).height == 2
         for read in (
             lambda: case_counts(wh.cursor(), None, TODAY),
-            lambda: cases_for("justice", "CCHI", cur=wh.cursor(), today=TODAY),
+            lambda: cases_for("analyst", "CCHI", cur=wh.cursor(), today=TODAY),
             lambda: hour_of_week(wh.cursor(), "CCHI", *MAR),
             lambda: form_fields(wh.cursor(), config, 2025),
         ):
             with pytest.raises(scope.ScopeError):
                 read()
+
+
+def test_the_justice_role_follows_every_wards_cases_whatever_its_unit(wh, config):
+    from metrics import scope
+
+    _load_cases(wh)
+    scope.use_config(config)
+    with scope.restricted("SO-TP"):  # the Department of Justice's head
+        assert cases_for("justice", None, cur=wh.cursor(), today=TODAY).height == 4
+        assert case_counts(wh.cursor(), None, TODAY, role="justice").total == 4
+        with pytest.raises(scope.ScopeError):
+            cases_for("department_head", None, cur=wh.cursor(), today=TODAY)
+
+
+def test_viewer_case_access_maps_the_justice_departments_head_to_the_justice_role():
+    from metrics.id_cases import viewer_case_access
+
+    assert viewer_case_access("department_head", "SO-TP") == ("justice", "SO-TP")
+    assert viewer_case_access("department_head", "Q8") == ("department_head", "Q8")
+    assert viewer_case_access("leader", None) == ("leader", None)
