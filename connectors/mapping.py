@@ -108,6 +108,23 @@ def _timestamp(expr: pl.Expr, parse: Parse, src: pl.DataType) -> pl.Expr:
     return pl.coalesce(tries) if len(tries) > 1 else tries[0]
 
 
+def _iso_instant(expr: pl.Expr) -> pl.Expr:
+    """'YYYY-MM-DDTHH:MM:SS' + 'Z' or '±HH:MM', read by slicing: ~3× faster than strptime with
+    an offset. Null for anything else (the caller then uses the general reader)."""
+    rest = expr.str.slice(19)
+    wall = expr.str.slice(0, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
+    hours = rest.str.slice(1, 2).cast(pl.Int64, strict=False)
+    minutes = rest.str.slice(4, 2).cast(pl.Int64, strict=False)
+    sign = pl.when(rest.str.slice(0, 1) == "+").then(1).when(rest.str.slice(0, 1) == "-").then(-1)
+    offset = (
+        pl.when(rest == "Z")
+        .then(0)
+        .when((rest.str.len_bytes() == 6) & (rest.str.slice(3, 1) == ":"))
+        .then(sign * (hours * 60 + minutes))
+    )
+    return (wall - pl.duration(minutes=offset)).dt.replace_time_zone("UTC")
+
+
 def _date(expr: pl.Expr, parse: Parse, src: pl.DataType) -> pl.Expr:
     if src == pl.Date:
         return expr
@@ -145,7 +162,13 @@ def _parse(
     # not readable is the row's reason (the first such column wins). The check is a plain
     # boolean pass (a typed column needs no text: null in, null out); the messages are written
     # for the failing rows only.
-    converted = [_converter(n, schema[n], feed, frame.schema[n]).alias(f"__{n}") for n in present]
+    converted = [
+        _fast_instants(frame, n) if _iso_text(frame, schema, n, feed) else None for n in present
+    ]
+    converted = [
+        c if c is not None else _converter(n, schema[n], feed, frame.schema[n]).alias(f"__{n}")
+        for c, n in zip(converted, present, strict=True)
+    ]
     tagged = frame.with_columns(converted)
 
     def given(n: str) -> pl.Expr:
@@ -167,6 +190,20 @@ def _parse(
         for row in bad.iter_rows(named=True)
     ]
     return good.filter(~mask), rejects
+
+
+def _iso_text(frame: pl.DataFrame, schema: dict, name: str, feed: Feed) -> bool:
+    return (isinstance(schema[name], pl.Datetime) and frame.schema[name] == pl.String
+            and not feed.parse.date_format)  # fmt: skip
+
+
+def _fast_instants(frame: pl.DataFrame, name: str) -> pl.Series | None:
+    """The column read by `_iso_instant` when that reads every value given, else None."""
+    fast = frame.select(_iso_instant(pl.col(name)).alias(f"__{name}")).to_series()
+    raw = frame[name]
+    if (fast.is_null() & raw.is_not_null() & (raw != "")).any():
+        return None
+    return fast
 
 
 def _raw_json(row: dict, columns: Iterable[str]) -> str:

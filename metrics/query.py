@@ -8,6 +8,8 @@ did not report it) leaves the denominator too, so both sums cover the same rows.
 
 from __future__ import annotations
 
+import os
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -61,6 +63,7 @@ class _Cache:
         self.flights: dict[tuple, threading.Event] = {}
         self.lock = threading.Lock()
         self.hits = self.misses = 0
+        self.enabled = os.environ.get("IOC_QUERY_CACHE", "on") != "off"  # off: bench cold runs
 
     def clear(self) -> None:
         with self.lock:
@@ -101,13 +104,14 @@ class _Cache:
 
 
 CACHE = _Cache()
+TRACE = os.environ.get("IOC_TRACE_SQL")  # a file: every statement run is appended (pickle)
 
 
 def cached(
     con: duckdb.DuckDBPyConnection, config: Config, key: tuple, compute: Callable[[], pl.DataFrame]
 ) -> pl.DataFrame:
     """`compute()`, or its result for the same key at the warehouse's current data version."""
-    if in_write_transaction():
+    if not CACHE.enabled or in_write_transaction():
         return compute()
     path, version = con.execute(
         "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
@@ -351,6 +355,9 @@ def run(
 ) -> pl.DataFrame:
     validate(config, req)
     sql, params = build_sql(config, req, ranges)
+    if TRACE:  # bench/run.py: which statements did a callback run?
+        with open(TRACE, "ab") as out:
+            pickle.dump((sql, params), out)
     frame = con.sql(sql, params=params).pl()
     return frame.with_columns(pl.col("period").cast(pl.Date))
 

@@ -167,7 +167,9 @@ def test_batches_with_separate_key_ranges_skip_the_anti_join_and_still_upsert(
     b = [dossier(f"B{i}", "Q1-BENNGHE", "2024-03-05 09:00") for i in range(5)]
     w.load(Batch("desk", dossiers=dossiers(a)))
     w.load(Batch("desk", dossiers=dossiers(b)))
-    keys = w.cursor().execute("SELECT min_key, max_key FROM load_batch ORDER BY batch_id").fetchall()
+    keys = (
+        w.cursor().execute("SELECT min_key, max_key FROM load_batch ORDER BY batch_id").fetchall()
+    )
     assert keys == [("A0", "A4"), ("B0", "B4")]
     # A late correction of A2 (its range overlaps batch 1's): replaced, not duplicated, and
     # its old day loses it.
@@ -175,7 +177,9 @@ def test_batches_with_separate_key_ranges_skip_the_anti_join_and_still_upsert(
     w.load(Batch("desk", dossiers=dossiers(fix)))
     cur = w.cursor()
     assert scalar(cur, "SELECT count(*) FROM dossier") == 10
-    per_day = dict(cur.execute("SELECT period_start, sum(received) FROM fact GROUP BY 1").fetchall())
+    per_day = dict(
+        cur.execute("SELECT period_start, sum(received) FROM fact GROUP BY 1").fetchall()
+    )
     assert per_day == {date(2024, 3, 4): 4, date(2024, 3, 5): 5, date(2024, 3, 6): 1}
     months = cur.execute("SELECT sum(received), sum(received_online) FROM fact_month").fetchall()
     assert months == [(10, 1)]
@@ -199,3 +203,15 @@ def test_duplicates_in_one_batch_keep_the_latest_update(tmp_path: Path, config):
     w.load(Batch("desk", dossiers=rows))
     assert w.cursor().execute("SELECT channel FROM dossier").fetchall() == [("direct",)]
     w.close()
+
+
+def test_the_fast_iso_reader_agrees_with_the_general_one():
+    from connectors.feeds import Parse
+    from connectors.mapping import _iso_instant, _timestamp
+
+    values = ["2025-01-01T00:00:00+07:00", "2025-03-01T23:59:59-05:30", "2024-02-29T12:00:00Z",
+              "2025-02-30T00:00:00+07:00", None, "2025-01-01T00:00:00", "2025-01-01 10:00+07:00"]  # fmt: skip
+    frame = pl.DataFrame({"a": values})
+    fast = frame.select(_iso_instant(pl.col("a"))).to_series().to_list()
+    general = frame.select(_timestamp(pl.col("a"), Parse(), pl.String)).to_series().to_list()
+    assert fast[:3] == general[:3] and fast[3:] == [None] * 4  # the rest: the general reader
