@@ -399,7 +399,9 @@ def _with_comparisons(con: duckdb.DuckDBPyConnection, config: Config, req: Reque
     values = list(req.metrics)
     if req.grain == "total":
         slots = run(con, config, req, comparison_ranges(req))
-        base, prev, yoy = (slots.filter(pl.col("slot") == i).drop("slot") for i in range(3))
+        parts = slots.partition_by("slot", as_dict=True, include_key=False)
+        empty = slots.clear().drop("slot")
+        base, prev, yoy = (parts.get((i,), empty) for i in range(3))
         shifted = {
             k: v.with_columns(pl.lit(req.start).alias("period"))
             for k, v in (("prev", prev), ("yoy", yoy))
@@ -427,13 +429,17 @@ def _with_targets(config: Config, req: Request, frame: pl.DataFrame) -> pl.DataF
         frame["unit_code"] if "unit_code" in frame.columns else pl.Series([scope] * frame.height)
     )
     years = frame["period"].dt.year() if frame.height else pl.Series([], dtype=pl.Int32)
-    pairs = set(zip(units.to_list(), years.to_list(), strict=True))
+    rows = list(zip(units.to_list(), years.to_list(), strict=True))
+    pairs = set(rows)
+    columns: list[pl.Series] = []
     for code in req.metrics:
         lookup = {pair: target_for(config, code, pair[1], pair[0]) for pair in pairs}
-        targets = [lookup[p] for p in zip(units.to_list(), years.to_list(), strict=True)]
-        frame = frame.with_columns(pl.Series(f"{code}_target", targets, dtype=pl.Float64))
-        frame = frame.with_columns((pl.col(code) - pl.col(f"{code}_target")).alias(f"{code}_gap"))
-    return frame
+        columns.append(pl.Series(f"{code}_target", [lookup[p] for p in rows], dtype=pl.Float64))
+    # Two frame operations in all (each polars call has a fixed cost of ~0.5 ms).
+    frame = frame.with_columns(columns)
+    return frame.with_columns(
+        (pl.col(code) - pl.col(f"{code}_target")).alias(f"{code}_gap") for code in req.metrics
+    )
 
 
 def query(
