@@ -86,9 +86,11 @@ class PortalUnits:
     by_code: dict[str, str]
 
     def unit_for(self, dept: dict[str, Any]) -> str | None:
-        return self.by_id.get(dept.get("departmentId") or "") or self.by_code.get(
-            dept.get("departmentCode") or ""
-        )
+        dept_id, code = dept.get("departmentId"), dept.get("departmentCode")
+        # Ids and codes are text (or numbers); anything else in the answer maps to no unit.
+        dept_id = str(dept_id) if isinstance(dept_id, str | int) and not isinstance(dept_id, bool) else ""
+        code = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else ""
+        return self.by_id.get(dept_id) or self.by_code.get(code)
 
 
 def load_portal_units(path: Path | str, unit_codes: set[str] | None = None) -> PortalUnits:
@@ -136,6 +138,14 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)[:4000]
+
+
+def _not_an_object(endpoint: str, value: Any) -> Reject:
+    return Reject(_json(value), f"{endpoint}: a department entry is not an object")
+
+
 def _unmapped(endpoint: str, dept: dict[str, Any]) -> Reject:
     raw = {k: v for k, v in dept.items() if k != "metrics"} | {"endpoint": endpoint}
     label = dept.get("departmentCode") or dept.get("departmentId")
@@ -177,6 +187,9 @@ def _tree(endpoint, data, units, period, grain, procedure):
     if not isinstance(children, list):
         raise SourceError(f"{endpoint}: no 'children' list in the answer")
     for child in children:
+        if not isinstance(child, dict):
+            rejects.append(_not_an_object(endpoint, child))
+            continue
         unit = units.unit_for(child)
         if unit is None:
             rejects.append(_unmapped(endpoint, child))
@@ -195,6 +208,9 @@ def _overview(endpoint, data, units, period, grain, procedure):
         raise SourceError(f"{endpoint}: no 'evaluation' list in the answer")
     wanted = OVERVIEW_METRICS[endpoint]
     for dept in evaluation:
+        if not isinstance(dept, dict):
+            rejects.append(_not_an_object(endpoint, dept))
+            continue
         unit = units.unit_for(dept)
         if unit is None:
             rejects.append(_unmapped(endpoint, dept))
@@ -202,8 +218,15 @@ def _overview(endpoint, data, units, period, grain, procedure):
         if "totalScore" in dept:
             rows.append(_row(dept, unit, period, grain, OVERVIEW_SCORES[endpoint],
                              dept["totalScore"], procedure))  # fmt: skip
-        for metric in dept.get("metrics") or []:
-            pair = wanted.get(metric.get("code"))
+        metrics = dept.get("metrics") or []
+        if not isinstance(metrics, list):
+            rejects.append(Reject(_json(dept), f"{endpoint}: 'metrics' is not a list"))
+            continue
+        for metric in metrics:
+            if not isinstance(metric, dict) or not isinstance(metric.get("code"), str):
+                rejects.append(Reject(_json(metric), f"{endpoint}: a metric without a code"))
+                continue
+            pair = wanted.get(metric["code"])
             if pair is None:
                 continue
             rows.append(_row(dept, unit, period, grain, pair[0], metric.get("numerator"),

@@ -45,19 +45,32 @@ def metric_definitions(config: Config, metrics: Sequence[str], lang: str) -> lis
 def to_csv(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]) -> bytes:
     """`columns`: (key, header) pairs; `rows`: dicts by key; `meta`: (key, value) pairs."""
     buf = io.StringIO()
-    for key, value in meta:
-        buf.write(f"# {key}: {str(value).replace(chr(10), ' ')}\n")
-    buf.write("\n")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([safe_cell(h) for _, h in columns])
+
+    def cell(value: Any) -> Any:
+        # A lone CR is a line break to a spreadsheet but not quoted by the csv module: it would
+        # start a new row whose first cell escapes the apostrophe. Make it a quoted newline.
+        value = safe_cell(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+    for key, value in meta:  # one cell each, quoted when it holds a comma: never a 2nd cell
+        line = " ".join(f"{key}: {value}".split("\n")).replace("\r", " ")
+        writer.writerow([f"# {line}"])
+    buf.write("\n")
+    writer.writerow([cell(h) for _, h in columns])
     for row in rows:
-        writer.writerow([safe_cell(row.get(k)) if row.get(k) is not None else "" for k, _ in columns])
+        writer.writerow([cell(row.get(k)) if row.get(k) is not None else "" for k, _ in columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def to_xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
+
+    def safe_cell(value: Any) -> Any:  # control characters cannot be stored in a worksheet
+        value = _safe_cell(value)
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
     wb = Workbook()
     data = wb.active
@@ -79,3 +92,6 @@ def to_xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequ
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+_safe_cell = safe_cell
