@@ -163,7 +163,8 @@ def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
         go.Bar(
             x=values, y=labels, orientation="h",
             marker={"color": colors or figs.SERIES[0]},
-            text=[fmt.number(v, 0, lang) for v in values], textposition="auto",
+            text=[fmt.number(v, 0, lang) for v in values], textposition="outside",
+            cliponaxis=False,
             textfont={"size": 15 * scale},
             hovertemplate="%{y}: %{x}<extra></extra>",
         ),
@@ -171,7 +172,8 @@ def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
     )  # fmt: skip
     fig.update_layout(yaxis={"autorange": "reversed", "automargin": True,
                              "tickfont": {"size": 14 * scale}},
-                      xaxis={"visible": False}, separators=figs.separators(lang))  # fmt: skip
+                      xaxis={"visible": False, "range": [0, max(values, default=1) * 1.15]},
+                      separators=figs.separators(lang))  # fmt: skip
     return fig
 
 
@@ -482,6 +484,17 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     )  # fmt: skip
 
 
+def _ward_name(code: str, lang: str) -> str:
+    """"Phường 1 · Quận 3": ward names repeat across districts, so the district goes with it."""
+    cfg = runtime().config
+    if code not in cfg.unit_codes():
+        return code
+    unit = cfg.unit(code)
+    if lang == "en" or unit.parent_code is None:
+        return unit.name(lang)  # the English names already carry the district
+    return f"{unit.name_vi} · {cfg.unit(unit.parent_code).name_vi}"
+
+
 def _case_scope(unit: str) -> str:
     """The wards whose cases a unit's page shows: its own subtree; the city for the Department
     of Justice."""
@@ -494,8 +507,9 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
     role, _ = viewer_case_access(role, scope)
     counts = case_counts(cur, unit, today, cfg.root.code, role)
     overdue = cases_for(role, unit, cur=cur, root=cfg.root.code, today=today, overdue_only=True)
+    overdue = overdue.sort("days_overdue", "case_id", descending=[True, False])  # most late first
     personal = overdue.height and overdue["full_name"].drop_nulls().to_list()[:1] != ["•••"]
-    rows = [[cfg.unit(r["ward_code"]).name(lang) if r["ward_code"] in cfg.unit_codes() else r["ward_code"],
+    rows = [[_ward_name(r["ward_code"], lang),
              _named(GROUP_NAMES, r["group_code"], lang), r["age_group"],
              _named(STATUS_NAMES, r["status"], lang), r["proposed_solution"] or "", r["owner"] or "",
              fmt.day(r["due_on"], lang), str(r["days_overdue"]),
@@ -524,8 +538,7 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
             dbc.Col([html.Div(tx("by_ward", lang), className="small text-muted"),
                      dcc.Graph(id="units-prog-cases-ward", style={"height": "220px"},
                                config={**figs.GRAPH_CONFIG, "displayModeBar": False},
-                               figure=hbars([figs.short_name(cfg.unit(w).name(lang), lang)
-                                             if w in cfg.unit_codes() else w for w, _ in wards],
+                               figure=hbars([_ward_name(w, lang) for w, _ in wards],
                                             [n for _, n in wards], lang))], md=4),
         ], className="g-2"),
         html.Div([
