@@ -495,7 +495,9 @@ def _after(ac: AccessControl, dash_app: dash.Dash, resp: Response) -> Response:
     h.setdefault("Content-Security-Policy", _csp(ac, dash_app))
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "no-referrer")  # wall token URLs never leak to other sites
+    # Wall token URLs never leak to other sites; "no-referrer" would make Chrome send "Origin:
+    # null" on same-site form posts, which the CSRF check refuses.
+    h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if ac.settings.production:

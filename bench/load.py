@@ -1,6 +1,6 @@
 """Load: 50 wall screens and 10 analysts against the app under gunicorn on 127.0.0.1.
 
-    .venv/bin/python bench/load.py [--seconds 60] [--walls 50] [--analysts 10]
+    .venv/bin/python bench/load.py [--seconds 120] [--walls 50] [--analysts 10]
                                    [--data-dir DIR] [--url http://127.0.0.1:8050 --data-dir DIR]
 
 Without --url it starts `gunicorn --workers 1 --threads 16 --keep-alive 75 app:server` (a keep-alive
@@ -161,7 +161,7 @@ def wall_screen(url: str, token: str, rec: Recorder, until: float, every: float,
             return
         time.sleep(max(0.0, wake - time.monotonic()))
         if next_poll <= next_board:
-            resp = rec.call("wall_poll", lambda: _post(s, url, _poll(version)))
+            resp = rec.call("wall_poll", lambda v=version: _post(s, url, _poll(v)))
             if resp is not None and resp.status_code == 200:
                 version = resp.json()["response"]["wall-version"]["data"]
             next_poll += every

@@ -294,7 +294,7 @@ def test_cookies_and_security_headers(demo_app):
     assert "script-src 'self' 'sha256-" in csp
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
 
 
 # --- start-up settings, the non-demo path, the proxy header, the CLI -----------------------------
