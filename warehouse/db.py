@@ -45,6 +45,10 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(str(path))
         self._con.execute(f"SET TimeZone = '{LOCAL_TZ}'")
+        # Checkpoint (fold the write-ahead log into the file) every 256 MB of log rather than
+        # every 16 MB: a load batch commits without rewriting the rollups' row groups each time
+        # (~1 s of a 1M-row batch here). The log is durable either way; close() checkpoints.
+        self._con.execute("SET checkpoint_threshold = '256MB'")
         self._local = threading.local()
         self.write_lock = threading.RLock()
 
