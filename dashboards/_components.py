@@ -99,6 +99,11 @@ def navbar() -> dbc.Navbar:
                        className="me-1", title="Tiếng Việt"),
             dbc.Button("EN", id="app-lang-en", size="sm", color="light", outline=True,
                        title="English"),
+            # Plain links (full page loads): the account page and sign-out are Flask routes.
+            html.A("👤", href="/account", id="app-account", title="Tài khoản · Account",
+                   className="btn btn-sm btn-outline-light ms-2"),
+            html.A("⎋", href="/logout", id="app-logout", title="Đăng xuất · Sign out",
+                   className="btn btn-sm btn-outline-light ms-1"),
         ],
         className="ms-auto d-flex align-items-center",
         id="app-lang-switch",

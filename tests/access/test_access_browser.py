@@ -73,3 +73,12 @@ def test_a_wall_token_opens_the_wall_without_a_prompt(demo_app, page: Page):
     page.goto(demo_app.url + "/explore")
     expect(page.locator("body")).to_contain_text("not open to your role")
     store.revoke_token(token.id)
+
+
+def test_sign_out_from_the_navbar_ends_the_session(demo_app, page: Page):
+    _form_sign_in(page, demo_app.url, "analyst")
+    page.wait_for_selector("#home-tiles .kpi-tile", timeout=30_000)
+    page.click("#app-logout")
+    expect(page.locator("#login-form")).to_be_visible()
+    page.goto(demo_app.url + "/explore")
+    expect(page.locator("#login-form")).to_be_visible()
