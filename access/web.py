@@ -370,10 +370,10 @@ def _guard(ac: AccessControl, dash_app: dash.Dash) -> Response | None:
     g.principal = p = _principal(ac)
     g.scope_token = scope.set_unit(None)
     path = request.path
-    if "c" not in session and not getattr(g, "bearer", False):
-        session["c"] = secrets.token_urlsafe(24)
     if path.startswith(OPEN_PREFIXES):
         return None
+    if "c" not in session and not getattr(g, "bearer", False):
+        session["c"] = secrets.token_urlsafe(24)  # every visitor's CSRF token (forms, Dash)
     unsafe = request.method not in SAFE_METHODS and not getattr(g, "bearer", False)
     if unsafe and (not _same_origin() or not _csrf_ok()):
         ac.audit("csrf_refused", path, ok=False)
