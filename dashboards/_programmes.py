@@ -149,9 +149,10 @@ def heatmap(counts: list[list[int]], lang: str, dark: bool = False, scale: float
     # Office hours: 07:30 → 17:00 on Mon–Fri (x is categorical: 07:30 is cell 7's middle).
     fig.add_shape(type="rect", x0=7.0, x1=16.5, y0=-0.5, y1=4.5, line={"color": line, "width": 2})
     fig.update_layout(
-        yaxis={"autorange": "reversed", "tickfont": {"size": 13 * scale}},
-        xaxis={"tickfont": {"size": 11 * scale}, "dtick": 2 if scale < 1.5 else 1},
-        margin={"l": 40, "r": 10, "t": 10, "b": 30},
+        # Wall-legible ticks: a weekday and every third hour, read from across the room.
+        yaxis={"autorange": "reversed", "tickfont": {"size": 18 * scale}},
+        xaxis={"tickfont": {"size": 16 * scale}, "dtick": 3},
+        margin={"l": 50 * scale, "r": 10, "t": 10, "b": 40 * scale},
         separators=figs.separators(lang),
     )
     return fig
@@ -165,13 +166,13 @@ def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
             marker={"color": colors or figs.SERIES[0]},
             text=[fmt.number(v, 0, lang) for v in values], textposition="outside",
             cliponaxis=False,
-            textfont={"size": 15 * scale},
+            textfont={"size": 20 * scale},
             hovertemplate="%{y}: %{x}<extra></extra>",
         ),
         layout=figs._base(dark, scale),
     )  # fmt: skip
     fig.update_layout(yaxis={"autorange": "reversed", "automargin": True,
-                             "tickfont": {"size": 14 * scale}},
+                             "tickfont": {"size": 20 * scale}},
                       xaxis={"visible": False, "range": [0, max(values, default=1) * 1.15]},
                       separators=figs.separators(lang))  # fmt: skip
     return fig

@@ -18,6 +18,7 @@ import polars as pl
 
 from config import Config
 from metrics import scope as _scope
+from metrics.query import cached
 from metrics.targets import target_for
 
 LOCAL_OFFSET_SECONDS = 7 * 3600
@@ -48,7 +49,12 @@ _HEATMAP_SQL = """
 SELECT CAST((floor((epoch(d.received_at) + $offset) / 86400) + 3) % 7 AS INTEGER) AS weekday,
        CAST(floor((epoch(d.received_at) + $offset) / 3600) % 24 AS INTEGER) AS hour,
        count(*) AS dossiers,
-       count(*) FILTER (WHERE d.submit_method = 'qr') AS qr
+       count(*) FILTER (WHERE d.submit_method = 'qr') AS qr,
+       -- by the minute: the 07:00 and 17:00 cells hold both office and after hours
+       count(*) FILTER (WHERE (CAST(floor((epoch(d.received_at) + $offset) / 86400)
+                    AS BIGINT) + 3) % 7 >= 5
+                 OR CAST(floor((epoch(d.received_at) + $offset) / 60) AS BIGINT) % 1440
+                    NOT BETWEEN 450 AND 1019) AS after_hours
 FROM dossier d
 JOIN procedure p ON p.code = d.procedure_code
 JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope
@@ -87,22 +93,16 @@ def hour_of_week(
     _scope.check_code(scope)  # who may read it: before any SQL
     params = {"scope": scope, "start": start, "end": end, "offset": LOCAL_OFFSET_SECONDS,
               "online_only": online_only}  # fmt: skip
+    # A scan of raw dossiers: cached per data version like every metrics query.
+    cells = cached(
+        cur, None, ("hour_of_week", *sorted(params.items())),
+        lambda: cur.sql(_HEATMAP_SQL, params=params).pl(),
+    )  # fmt: skip
     dossiers = [[0] * 24 for _ in range(7)]
     qr = [[0] * 24 for _ in range(7)]
-    for weekday, hour, n, q in cur.execute(_HEATMAP_SQL, params).fetchall():
+    for weekday, hour, n, q, _ in cells.iter_rows():
         dossiers[weekday][hour], qr[weekday][hour] = int(n), int(q)
-    after = cur.execute(
-        """SELECT count(*) FILTER (WHERE (CAST(floor((epoch(d.received_at) + $offset) / 86400)
-                    AS BIGINT) + 3) % 7 >= 5
-                 OR CAST(floor((epoch(d.received_at) + $offset) / 60) AS BIGINT) % 1440
-                    NOT BETWEEN 450 AND 1019)
-        FROM dossier d JOIN procedure p ON p.code = d.procedure_code
-        JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope
-             AND d.received_day BETWEEN s.valid_from AND s.valid_to
-        WHERE d.received_day BETWEEN $start AND $end AND p.level = 'commune'
-          AND ($online_only = false OR d.channel = 'online')""",
-        params,
-    ).fetchall()[0][0]
+    after = cells["after_hours"].sum() if cells.height else 0
     total = sum(map(sum, dossiers))
     return HourOfWeek(dossiers, qr, total, int(after or 0))
 

@@ -69,7 +69,7 @@ class _Cache:
         with self.lock:
             self.entries.clear()
 
-    def get(self, key: tuple, config: Config) -> pl.DataFrame | None:
+    def get(self, key: tuple, config: Config | None) -> pl.DataFrame | None:
         with self.lock:
             hit = self.entries.get(key)
             if hit is None or hit[0] is not config:
@@ -78,7 +78,9 @@ class _Cache:
             self.hits += 1
             return hit[1]
 
-    def run(self, key: tuple, config: Config, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    def run(
+        self, key: tuple, config: Config | None, compute: Callable[[], pl.DataFrame]
+    ) -> pl.DataFrame:
         while True:
             hit = self.get(key, config)
             if hit is not None:
@@ -108,7 +110,10 @@ TRACE = os.environ.get("IOC_TRACE_SQL")  # a file: every statement run is append
 
 
 def cached(
-    con: duckdb.DuckDBPyConnection, config: Config, key: tuple, compute: Callable[[], pl.DataFrame]
+    con: duckdb.DuckDBPyConnection,
+    config: Config | None,
+    key: tuple,
+    compute: Callable[[], pl.DataFrame],
 ) -> pl.DataFrame:
     """`compute()`, or its result for the same key at the warehouse's current data version."""
     if not CACHE.enabled or in_write_transaction():
