@@ -1,15 +1,23 @@
 """Board timings: page layouts and callbacks as the browser POSTs them to /_dash-update-component
 (p50/p95 over N calls), and the wall's time to rendered in headless Chromium.
 
-    .venv/bin/python bench/boards.py [--url http://127.0.0.1:8050] [-n 20]
+    .venv/bin/python -m bench.boards [--url http://127.0.0.1:8050 [--data-dir DIR]] [-n 20]
+                                     [--user admin --password …]
 
 Without --url it starts `app.py` on a temporary data directory (demo city, ~10 s) and stops it.
+The callbacks are POSTed as a signed-in browser does: one sign-in through /login (a demo
+account by default: demo mode seeds `admin` etc. with the demo password), the session cookie,
+and the `_csrf_token` cookie sent back as X-CSRFToken. The wall opens as a wall display does,
+with a wall token URL (issued by `python -m access issue-token` in the app's data directory and
+revoked afterwards); against --url without --data-dir the browser signs in with the account.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +25,40 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CALLBACK = "/_dash-update-component"
+DEMO_USER, DEMO_PASSWORD = "admin", "ioc-demo-password"  # access/web.py DEMO_USERS (demo mode)
+
+
+def signed_in(url: str, user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> requests.Session:
+    """A session signed in through the /login form, sending the CSRF token back on every
+    request as dash-renderer does (the `_csrf_token` cookie as X-CSRFToken)."""
+    s = requests.Session()
+    s.get(f"{url}/login", timeout=10).raise_for_status()
+    r = s.post(f"{url}/login", allow_redirects=False, timeout=10,
+               data={"username": user, "password": password, "next": "/",
+                     "csrf_token": s.cookies.get("_csrf_token", "")})  # fmt: skip
+    if r.status_code != 302:
+        raise SystemExit(f"sign-in of {user!r} at {url}/login failed (HTTP {r.status_code}): "
+                         "is the app in demo mode? else pass --user/--password")  # fmt: skip
+    s.headers["X-CSRFToken"] = s.cookies["_csrf_token"]  # a new session after sign-in
+    return s
+
+
+def issue_wall_token(data_dir: Path, url: str) -> tuple[int, str]:
+    """(token id, wall URL) from `python -m access issue-token`, as an admin would do."""
+    out = subprocess.run([sys.executable, "-m", "access", "--data-dir", str(data_dir),
+                          "issue-token", "bench/boards.py", "--base-url", url],
+                         cwd=ROOT, check=True, capture_output=True, text=True).stdout  # fmt: skip
+    tid = int(re.search(r"^token (\d+)", out, re.MULTILINE).group(1))
+    return tid, re.search(r"^(http\S+/wall\?\S+)$", out, re.MULTILINE).group(1)
+
+
+def revoke_wall_token(data_dir: Path, tid: int) -> None:
+    subprocess.run([sys.executable, "-m", "access", "--data-dir", str(data_dir), "revoke-token",
+                    str(tid)], cwd=ROOT, check=True, capture_output=True)  # fmt: skip
 
 
 def _router(path: str, search: str = "") -> dict:
@@ -102,15 +143,15 @@ CASES = {
 }
 
 
-def measure(url: str, n: int) -> None:
-    s = requests.Session()
+def measure(url: str, n: int, user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> None:
+    s = signed_in(url, user, password)
     print(f"{'callback':40s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for name, body in CASES.items():
-        s.post(f"{url}/_dash-update-component", json=body).raise_for_status()  # warm up
+        s.post(f"{url}{CALLBACK}", json=body).raise_for_status()  # warm up
         times = []
         for _ in range(n):
             t = time.perf_counter()
-            r = s.post(f"{url}/_dash-update-component", json=body)
+            r = s.post(f"{url}{CALLBACK}", json=body)
             times.append((time.perf_counter() - t) * 1000)
             r.raise_for_status()
         times.sort()
@@ -118,8 +159,18 @@ def measure(url: str, n: int) -> None:
         print(f"{name:40s} {statistics.median(times):8.1f} {p95:8.1f}")
 
 
-def wall_time_to_rendered(url: str, runs: int = 3) -> None:
+def wall_time_to_rendered(
+    url: str,
+    runs: int = 3,
+    wall_url: str | None = None,
+    user: str = DEMO_USER,
+    password: str = DEMO_PASSWORD,
+) -> None:
+    """With `wall_url` (a wall token URL) the screen opens as a wall display; without it the
+    browser signs in through /login first (the sign-in is not timed)."""
     from playwright.sync_api import sync_playwright
+
+    target = f"{wall_url}&rotate=0" if wall_url else f"{url}/wall?kiosk=1&rotate=0"
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
@@ -129,8 +180,10 @@ def wall_time_to_rendered(url: str, runs: int = 3) -> None:
             for _ in range(runs):
                 ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
                 page = ctx.new_page()
+                if wall_url is None:
+                    _browser_sign_in(ctx, url, user, password)
                 t = time.perf_counter()
-                page.goto(f"{url}/wall?kiosk=1&rotate=0")
+                page.goto(target)
                 page.wait_for_selector("#wall-map .main-svg", timeout=60_000)
                 times.append(time.perf_counter() - t)
                 ctx.close()
@@ -139,20 +192,45 @@ def wall_time_to_rendered(url: str, runs: int = 3) -> None:
         browser.close()
 
 
+def _browser_sign_in(ctx, url: str, user: str, password: str) -> None:
+    ctx.request.get(f"{url}/login")
+    csrf = next(c["value"] for c in ctx.cookies(url) if c["name"] == "_csrf_token")
+    r = ctx.request.post(f"{url}/login", max_redirects=0,
+                         form={"username": user, "password": password, "csrf_token": csrf,
+                               "next": "/"})  # fmt: skip
+    if r.status != 302:
+        raise SystemExit(f"browser sign-in of {user!r} failed (HTTP {r.status})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url")
     ap.add_argument("-n", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=3, help="wall openings per screen size")
+    ap.add_argument("--data-dir", type=Path,
+                    help="the --url app's data directory (for a wall token)")  # fmt: skip
+    ap.add_argument("--user", default=DEMO_USER, help="account for the callbacks (demo: admin)")
+    ap.add_argument("--password", default=DEMO_PASSWORD)
+    ap.add_argument("--no-browser", action="store_true", help="skip the wall in chromium")
     args = ap.parse_args()
     served = None
     if args.url is None:
         from tests.conftest import start_app
 
-        served = start_app(Path(tempfile.mkdtemp(prefix="ioc-bench-")), "--no-scheduler")
+        args.data_dir = Path(tempfile.mkdtemp(prefix="ioc-bench-"))
+        served = start_app(args.data_dir, "--no-scheduler")
         args.url = served.url
+    args.url = args.url.rstrip("/")
     try:
-        measure(args.url, args.n)
-        wall_time_to_rendered(args.url)
+        measure(args.url, args.n, args.user, args.password)
+        if not args.no_browser:
+            token = issue_wall_token(args.data_dir, args.url) if args.data_dir else None
+            try:
+                wall_time_to_rendered(args.url, args.runs, token and token[1], args.user,
+                                      args.password)  # fmt: skip
+            finally:
+                if token:
+                    revoke_wall_token(args.data_dir, token[0])
     finally:
         if served is not None:
             served.stop()
