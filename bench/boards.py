@@ -25,6 +25,8 @@ from pathlib import Path
 
 import requests
 
+from bench.dash_client import router_request
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -59,18 +61,6 @@ def issue_wall_token(data_dir: Path, url: str) -> tuple[int, str]:
 def revoke_wall_token(data_dir: Path, tid: int) -> None:
     subprocess.run([sys.executable, "-m", "access", "--data-dir", str(data_dir), "revoke-token",
                     str(tid)], cwd=ROOT, check=True, capture_output=True)  # fmt: skip
-
-
-def _router(path: str, search: str = "") -> dict:
-    return {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"},
-                    {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"],
-        "state": [],
-    }  # fmt: skip
 
 
 def _wall_refresh(index: int) -> dict:
@@ -130,11 +120,11 @@ def _overdue() -> dict:
 
 
 CASES = {
-    "page /wall": _router("/wall", "?kiosk=1"),
-    "page /units/HCM": _router("/units/HCM"),
-    "page /units/Q1-BENNGHE (ward)": _router("/units/Q1-BENNGHE"),
-    "page /explore": _router("/explore"),
-    "page /sources": _router("/sources"),
+    "page /wall": router_request("/wall", "?kiosk=1"),
+    "page /units/HCM": router_request("/units/HCM"),
+    "page /units/Q1-BENNGHE (ward)": router_request("/units/Q1-BENNGHE"),
+    "page /explore": router_request("/explore"),
+    "page /sources": router_request("/sources"),
     "wall poll (data version)": _wall_poll(),
     "wall refresh (board render)": _wall_refresh(0),
     "explore update (2 metrics, month)": _explore(None),

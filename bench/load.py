@@ -40,6 +40,8 @@ from pathlib import Path
 
 import requests
 
+from bench.dash_client import router_request
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -48,17 +50,6 @@ METRICS = ["online_rate", "on_time_rate", "record_digitization_rate", "e_result_
            "data_reuse_rate", "online_payment_rate", "full_process_rate"]  # fmt: skip
 UNITS = [None, "Q1", "Q8", "SO-TP", "BTHANH", "Q1-BENNGHE", "CGIO"]
 GRAINS = ["month", "week", "quarter"]
-
-
-def _router(path: str, search: str = "") -> dict:
-    return {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"},
-                    {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"], "state": [],
-    }  # fmt: skip
 
 
 def _poll(version: str) -> dict:
@@ -148,7 +139,7 @@ def wall_screen(url: str, token: str, rec: Recorder, until: float, every: float,
     s = requests.Session()
     time.sleep(rng.uniform(0, min(10.0, every)))  # screens were switched on at different moments
     rec.call("wall_open", lambda: s.get(f"{url}/wall?kiosk=1&token={token}", timeout=30))
-    rec.call("wall_render", lambda: _post(s, url, _router("/wall", "?kiosk=1")))
+    rec.call("wall_render", lambda: _post(s, url, router_request("/wall", "?kiosk=1")))
     version, board = "none", 0
     now = time.monotonic()
     next_poll, next_board = (
@@ -187,10 +178,10 @@ def analyst(url: str, user: str, password: str, rec: Recorder, until: float, see
             rec.call("explore", lambda: _post(s, url, _explore(rng, today)))
         elif action < 0.8:
             unit = rng.choice(UNITS[1:])
-            rec.call("units_page", lambda u=unit: _post(s, url, _router(f"/units/{u}")))
+            rec.call("units_page", lambda u=unit: _post(s, url, router_request(f"/units/{u}")))
             rec.call("units_overdue", lambda u=unit: _post(s, url, _overdue(u, today)))
         else:
-            rec.call("home_page", lambda: _post(s, url, _router("/")))
+            rec.call("home_page", lambda: _post(s, url, router_request("/")))
         time.sleep(rng.uniform(1, 3))
 
 

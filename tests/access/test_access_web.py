@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from access.store import UserStore
+from bench.dash_client import router_request
 from tests.conftest import (
     REPO_ROOT,
     cli_headers,
@@ -40,18 +41,6 @@ def overdue_body(unit: str) -> dict:
         "changedPropIds": ["units-overdue.getRowsRequest"],
         "state": [{"id": "units-view", "property": "data", "value": {"unit": unit, **VIEW}},
                   {"id": "_pages_location", "property": "search", "value": ""}],
-    }  # fmt: skip
-
-
-def page_body(path: str, search: str = "") -> dict:
-    return {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"},
-                    {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"],
-        "state": [],
     }  # fmt: skip
 
 
@@ -164,17 +153,17 @@ def test_department_head_gets_nothing_of_a_unit_outside_their_subtree(demo_app):
     r = post(s, demo_app.url, export_body("Q8-P04"))
     assert r.status_code == 200 and r.json()["response"]["explore-download"]["data"]["content"]
     # The drill-down page itself, asked for another unit: a message, no figures.
-    r = post(s, demo_app.url, page_body("/units/Q1", "?lang=en"))
+    r = post(s, demo_app.url, router_request("/units/Q1", "?lang=en"))
     assert r.status_code == 200 and "outside your access" in r.text and "units-trend" not in r.text
-    r = post(s, demo_app.url, page_body("/units"))  # their default: their own unit
+    r = post(s, demo_app.url, router_request("/units"))  # their default: their own unit
     assert r.status_code == 200 and "units-trend" in r.text
 
 
 def test_department_head_sees_the_city_on_the_wall_but_not_the_sources_page(demo_app):
     s = http_session(demo_app.url, "head.q8")
-    r = post(s, demo_app.url, page_body("/wall", "?board=online"))
+    r = post(s, demo_app.url, router_request("/wall", "?board=online"))
     assert r.status_code == 200 and "wall-map" in r.text
-    assert post(s, demo_app.url, page_body("/sources")).status_code == 403
+    assert post(s, demo_app.url, router_request("/sources")).status_code == 403
     assert s.get(demo_app.url + "/sources", timeout=10).status_code == 403
     assert s.get(demo_app.url + "/api/quarantine", timeout=10).status_code == 403
 
@@ -234,13 +223,13 @@ def test_wall_token_opens_the_wall_only_until_revoked(demo_app):
     r = wall.get(f"{demo_app.url}/wall?kiosk=1&token={plain}", allow_redirects=False, timeout=10)
     assert r.status_code == 200
     wall.csrf = wall.cookies["_csrf_token"]
-    assert post(wall, demo_app.url, page_body("/wall")).status_code == 200
+    assert post(wall, demo_app.url, router_request("/wall")).status_code == 200
     poll = {"output": "wall-version.data", "outputs": {"id": "wall-version", "property": "data"},
             "inputs": [{"id": "wall-poll", "property": "n_intervals", "value": 1}],
             "changedPropIds": ["wall-poll.n_intervals"],
             "state": [{"id": "wall-version", "property": "data", "value": "x"}]}  # fmt: skip
     assert post(wall, demo_app.url, poll).status_code == 200
-    assert post(wall, demo_app.url, page_body("/explore")).status_code == 403
+    assert post(wall, demo_app.url, router_request("/explore")).status_code == 403
     assert post(wall, demo_app.url, explore_body(None)).status_code == 403
     assert post(wall, demo_app.url, overdue_body("HCM")).status_code == 403
     assert post(wall, demo_app.url, export_body(None)).status_code == 403

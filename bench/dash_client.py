@@ -1,0 +1,20 @@
+"""Requests as the Dash renderer sends them, for scripts and tests that talk to a served app."""
+
+from __future__ import annotations
+
+
+def router_request(path: str, search: str = "") -> dict:
+    """The body of the POST /_dash-update-component that renders the page at `path`?`search`."""
+    return {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": search},
+        ],
+        "changedPropIds": ["_pages_location.pathname"],
+        "state": [],
+    }
