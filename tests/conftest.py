@@ -37,6 +37,21 @@ def screenshot_dir() -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
+# A warehouse file of one's own
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wh(tmp_path: Path, config):
+    """A fresh DuckDB warehouse in the test's folder (uses the module's `config` fixture)."""
+    from warehouse import open_warehouse
+
+    w = open_warehouse(tmp_path / "w.duckdb", config)
+    yield w
+    w.close()
+
+
+# ---------------------------------------------------------------------------------------------
 # A served app
 # ---------------------------------------------------------------------------------------------
 

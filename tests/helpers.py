@@ -49,3 +49,12 @@ def dossiers(rows: list[dict]) -> pl.DataFrame:
 
 def reports(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=REPORT_SCHEMA)
+
+
+def load(wh, rows: list[dict], source: str = "desk") -> None:
+    """Load hand-made dossiers as one batch and insist every row was accepted."""
+    from warehouse import Batch
+
+    result = wh.load(Batch(source, dossiers=dossiers(rows)))
+    assert result.status == "ok", result.error
+    assert result.rows_quarantined == 0, result.reasons

@@ -12,7 +12,7 @@ import pytest
 
 from config import CONFIG_DIR, load_config
 from metrics import QueryError, query, rank_units
-from tests.helpers import dossier, dossiers, reports
+from tests.helpers import dossier, load, reports
 from warehouse import Batch, open_warehouse
 from warehouse.db import scalar
 
@@ -25,17 +25,6 @@ def config():
     return load_config()
 
 
-@pytest.fixture
-def wh(tmp_path: Path, config):
-    w = open_warehouse(tmp_path / "w.duckdb", config)
-    yield w
-    w.close()
-
-
-def load(wh, rows: list[dict], source: str = "desk") -> None:
-    result = wh.load(Batch(source, dossiers=dossiers(rows)))
-    assert result.status == "ok", result.error
-    assert result.rows_quarantined == 0, result.reasons
 
 
 def value(frame: pl.DataFrame, column: str, **where) -> float | None:

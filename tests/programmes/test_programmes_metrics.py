@@ -17,8 +17,8 @@ from connectors.runner import run_feed
 from metrics import query
 from metrics.id_cases import MASK, case_counts, cases_for
 from metrics.programmes import dti_table, form_fields, hour_of_week, is_after_hours, registry_sync
-from tests.helpers import dossier, dossiers, reports
-from warehouse import Batch, open_warehouse
+from tests.helpers import dossier, load, reports
+from warehouse import Batch
 from warehouse.cases import CaseBatch
 
 MAR = (date(2024, 3, 1), date(2024, 3, 31))
@@ -32,17 +32,6 @@ def config():
     return load_config()
 
 
-@pytest.fixture
-def wh(tmp_path: Path, config):
-    w = open_warehouse(tmp_path / "w.duckdb", config)
-    yield w
-    w.close()
-
-
-def load(wh, rows: list[dict], source: str = "desk") -> None:
-    result = wh.load(Batch(source, dossiers=dossiers(rows)))
-    assert result.status == "ok", result.error
-    assert result.rows_quarantined == 0, result.reasons
 
 
 def one(frame: pl.DataFrame, column: str):
