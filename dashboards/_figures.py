@@ -1,5 +1,5 @@
-"""Plotly figures for the boards, built with `plotly.graph_objects` only (plotly express costs
-~50 ms per figure here). `scale` multiplies font sizes so a 4K wall reads like a 1080p one.
+"""Plotly figures for the boards, as plain dicts (`{"data": [...], "layout": {...}}`): plotly
+express costs ~50 ms a figure here, `graph_objects` validation ~5 ms, a dict nothing. `scale` multiplies font sizes so a 4K wall reads like a 1080p one.
 """
 
 from __future__ import annotations
@@ -33,19 +33,49 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 WALL_CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
 
 
-def _base(dark: bool, scale: float, height: int | None = None) -> go.Layout:
+def _template() -> dict:
+    """Plotly's default template as `go.Figure` would embed it (what every figure was drawn
+    with), built once: the figures below are plain dicts, which Dash sends as they are."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = go.Figure().to_plotly_json()["layout"].get("template", {})
+    return _TEMPLATE
+
+
+_TEMPLATE: dict | None = None
+
+
+def merge(base: dict, **updates) -> dict:
+    """`update_layout` for plain dicts: nested dicts merge, other values replace."""
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = merge(dict(base[key]), **value)
+        else:
+            base[key] = value
+    return base
+
+
+def figure(data: list[dict], layout: dict) -> dict:
+    """A plain-dict figure: no `graph_objects` validation (~5 ms a figure, ~60 ms a wall)."""
+    return {"data": data, "layout": layout}
+
+
+def _base(dark: bool, scale: float, height: int | None = None) -> dict:
     fg = "#f2f4f7" if dark else "#222"
     grid = "#2c323c" if dark else "#e5e7eb"
-    return go.Layout(
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"color": fg, "size": 13 * scale, "family": "system-ui, 'Segoe UI', Roboto, Arial"},
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        xaxis={"gridcolor": grid, "zerolinecolor": grid},
-        yaxis={"gridcolor": grid, "zerolinecolor": grid},
-        height=height,
-        showlegend=False,
-    )
+    layout = {
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"color": fg, "size": 13 * scale, "family": "system-ui, 'Segoe UI', Roboto, Arial"},
+        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        "xaxis": {"gridcolor": grid, "zerolinecolor": grid},
+        "yaxis": {"gridcolor": grid, "zerolinecolor": grid},
+        "showlegend": False,
+        "template": _template(),
+    }
+    if height is not None:
+        layout["height"] = height
+    return layout
 
 
 def separators(lang: str) -> str:
@@ -53,40 +83,28 @@ def separators(lang: str) -> str:
     return ",." if lang == "vi" else ".,"
 
 
-def empty(text: str, dark: bool = False, scale: float = 1.0) -> go.Figure:
-    fig = go.Figure(layout=_base(dark, scale))
-    fig.update_layout(
+def empty(text: str, dark: bool = False, scale: float = 1.0) -> dict:
+    return figure([], merge(
+        _base(dark, scale),
         xaxis={"visible": False},
         yaxis={"visible": False},
         annotations=[{"text": text, "showarrow": False, "font": {"size": 16 * scale}}],
-    )
-    return fig
+    ))  # fmt: skip
 
 
 def sparkline(
     periods: Sequence[date], values: Sequence[float | None], color: str, scale: float = 1.0
-) -> go.Figure:
+) -> dict:
     """A tiny line without axes: the shape of the last months, the last point marked."""
-    fig = go.Figure(
-        go.Scatter(
-            x=list(periods),
-            y=list(values),
-            mode="lines",
-            line={"color": color, "width": 3 * scale},
-            connectgaps=False,
-            hoverinfo="skip",
-        ),
-        layout=_base(True, scale),
-    )
+    data = [{"type": "scatter", "x": list(periods), "y": list(values), "mode": "lines",
+             "line": {"color": color, "width": 3 * scale}, "connectgaps": False,
+             "hoverinfo": "skip"}]  # fmt: skip
     last = [(p, v) for p, v in zip(periods, values, strict=True) if v is not None]
     if last:
-        fig.add_trace(
-            go.Scatter(x=[last[-1][0]], y=[last[-1][1]], mode="markers",
-                       marker={"color": color, "size": 9 * scale}, hoverinfo="skip")
-        )
-    fig.update_layout(margin={"l": 2, "r": 6, "t": 4, "b": 2}, xaxis={"visible": False},
-                      yaxis={"visible": False})  # fmt: skip
-    return fig
+        data.append({"type": "scatter", "x": [last[-1][0]], "y": [last[-1][1]], "mode": "markers",
+                     "marker": {"color": color, "size": 9 * scale}, "hoverinfo": "skip"})  # fmt: skip
+    return figure(data, merge(_base(True, scale), margin={"l": 2, "r": 6, "t": 4, "b": 2},
+                              xaxis={"visible": False}, yaxis={"visible": False}))  # fmt: skip
 
 
 def short_name(name: str, lang: str) -> str:
@@ -110,7 +128,7 @@ def tile_map(
     dark: bool = True,
     scale: float = 1.0,
     on: date | None = None,
-) -> go.Figure:
+) -> dict:
     """The district-level units as squares placed roughly where they are (config/tilemap.csv),
     coloured by status against target, each labelled with its name, value and status icon."""
     palette = STATUS_COLOR_DARK if dark else STATUS_COLOR
@@ -132,27 +150,17 @@ def tile_map(
         codes.append(code)
         texts.append(f"<b>{name}</b><br>{fmt.STATUS_ICON[st]} {shown}")
         hovers.append(f"{config.unit(code, on).name(lang)}: {fmt.metric_value(metric, value, lang)}")
-    fig = go.Figure(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="text",
-            text=texts,
-            textfont={"color": "#ffffff", "size": 17 * scale},
-            customdata=codes,
-            hovertext=hovers,
-            hoverinfo="text",
-        ),
-        layout=_base(dark, scale),
-    )
-    fig.update_layout(
+    trace = {"type": "scatter", "x": xs, "y": ys, "mode": "text", "text": texts,
+             "textfont": {"color": "#ffffff", "size": 17 * scale}, "customdata": codes,
+             "hovertext": hovers, "hoverinfo": "text"}  # fmt: skip
+    return figure([trace], merge(
+        _base(dark, scale),
         shapes=shapes,
         # Tiles wider than tall: the panel is wide, and names need the width.
         xaxis={"visible": False, "range": [-0.52, 6.52], "fixedrange": True},
         yaxis={"visible": False, "range": [-6.52, 0.52], "fixedrange": True},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
-    )
-    return fig
+    ))  # fmt: skip
 
 
 def ranking(
@@ -166,7 +174,7 @@ def ranking(
     scale: float = 1.0,
     codes: Sequence[str] | None = None,
     highlight: str | None = None,
-) -> go.Figure:
+) -> dict:
     """Horizontal bars, best at the top, value written on each bar; no-data units say so."""
     palette = STATUS_COLOR_DARK if dark else STATUS_COLOR
     colors = [palette[s] for s in statuses]
@@ -174,35 +182,38 @@ def ranking(
         f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang)}"
         for v, s in zip(values, statuses, strict=True)
     ]
-    fig = go.Figure(
-        go.Bar(
-            x=[v if v is not None else 0 for v in values],
-            y=list(names),
-            orientation="h",
-            marker={"color": colors,
-                    "line": {"width": [3 if (codes and code == highlight) else 0 for code in (codes or names)],
-                             "color": "#111" if not dark else "#fff"}},
-            text=labels,
-            textposition="inside",
-            insidetextanchor="end",
-            textfont={"color": "#fff", "size": 19 * scale},
-            customdata=list(codes) if codes is not None else None,
-            hovertemplate="%{y}: %{text}<extra></extra>",
-            cliponaxis=False,
-        ),
-        layout=_base(dark, scale),
-    )
+    trace = {
+        "type": "bar",
+        "x": [v if v is not None else 0 for v in values],
+        "y": list(names),
+        "orientation": "h",
+        "marker": {"color": colors,
+                   "line": {"width": [3 if (codes and code == highlight) else 0
+                                      for code in (codes or names)],
+                            "color": "#111" if not dark else "#fff"}},
+        "text": labels,
+        "textposition": "inside",
+        "insidetextanchor": "end",
+        "textfont": {"color": "#fff", "size": 19 * scale},
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+        "cliponaxis": False,
+    }  # fmt: skip
+    if codes is not None:
+        trace["customdata"] = list(codes)
     top = max([v for v in values if v is not None] + [target or 0, 1])
-    fig.update_layout(
+    layout = merge(
+        _base(dark, scale),
         yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 19 * scale}},
         xaxis={"range": [0, top * 1.02], "showticklabels": False, "fixedrange": True},
         bargap=0.18,
         separators=separators(lang),
     )
-    if target is not None:
-        fig.add_vline(x=target, line={"color": "#f2f4f7" if dark else "#222", "dash": "dash",
-                                      "width": 2 * scale})  # fmt: skip
-    return fig
+    if target is not None:  # what `add_vline` adds
+        layout["shapes"] = [{"type": "line", "x0": target, "x1": target, "xref": "x",
+                             "y0": 0, "y1": 1, "yref": "y domain",
+                             "line": {"color": "#f2f4f7" if dark else "#222", "dash": "dash",
+                                      "width": 2 * scale}}]  # fmt: skip
+    return figure([trace], layout)
 
 
 def trend(
@@ -212,31 +223,23 @@ def trend(
     metric: Metric,
     lang: str,
     target_label: str,
-) -> go.Figure:
+) -> dict:
     """The metric per bucket against its target (a step line: targets change by year)."""
-    fig = go.Figure(layout=_base(False, 1.0, height=320))
-    fig.add_trace(
-        go.Scatter(
-            x=list(periods), y=list(values), mode="lines+markers", name=metric.name(lang),
-            line={"color": SERIES[0], "width": 3}, connectgaps=False,
-            hovertemplate="%{x|%d/%m/%Y}: %{y}<extra></extra>",
-        )
-    )
+    data = [{"type": "scatter", "x": list(periods), "y": list(values), "mode": "lines+markers",
+             "name": metric.name(lang), "line": {"color": SERIES[0], "width": 3},
+             "connectgaps": False, "hovertemplate": "%{x|%d/%m/%Y}: %{y}<extra></extra>"}]
     if any(v is not None for v in targets):
-        fig.add_trace(
-            go.Scatter(
-                x=list(periods), y=list(targets), mode="lines", name=target_label,
-                line={"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"},
-            )
-        )
-    fig.update_layout(
+        data.append({"type": "scatter", "x": list(periods), "y": list(targets), "mode": "lines",
+                     "name": target_label,
+                     "line": {"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"}})
+    return figure(data, merge(
+        _base(False, 1.0, height=320),
         showlegend=True,
         legend={"orientation": "h", "y": 1.12, "x": 0},
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
         separators=separators(lang),
         yaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},
-    )
-    return fig
+    ))  # fmt: skip
 
 
 def bars(
@@ -248,31 +251,29 @@ def bars(
     lang: str,
     highlight: str | None = None,
     height: int = 320,
-) -> go.Figure:
+) -> dict:
     """Clickable breakdown bars (customdata carries the code to drill into), status colours."""
     statuses = [status_of(metric, v, tg) for v, tg in zip(values, targets, strict=True)]
-    fig = go.Figure(
-        go.Bar(
-            x=[v if v is not None else 0 for v in values],
-            y=list(labels),
-            orientation="h",
-            marker={
-                "color": [STATUS_COLOR[s] for s in statuses],
-                "line": {"width": [3 if c == highlight else 0 for c in codes], "color": "#111"},
-            },
-            text=[f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang)}"
-                  for v, s in zip(values, statuses, strict=True)],
-            textposition="auto",
-            customdata=list(codes),
-            hovertemplate="%{y}: %{text}<extra></extra>",
-        ),
-        layout=_base(False, 1.0, height=max(height, 28 * len(labels) + 40)),
-    )
-    fig.update_layout(
+    trace = {
+        "type": "bar",
+        "x": [v if v is not None else 0 for v in values],
+        "y": list(labels),
+        "orientation": "h",
+        "marker": {
+            "color": [STATUS_COLOR[s] for s in statuses],
+            "line": {"width": [3 if c == highlight else 0 for c in codes], "color": "#111"},
+        },
+        "text": [f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang)}"
+                 for v, s in zip(values, statuses, strict=True)],
+        "textposition": "auto",
+        "customdata": list(codes),
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+    }  # fmt: skip
+    return figure([trace], merge(
+        _base(False, 1.0, height=max(height, 28 * len(labels) + 40)),
         yaxis={"autorange": "reversed", "automargin": True},
         xaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},
         margin={"l": 10, "r": 20, "t": 10, "b": 30},
         separators=separators(lang),
         clickmode="event",
-    )
-    return fig
+    ))  # fmt: skip

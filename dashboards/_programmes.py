@@ -131,51 +131,58 @@ def _named(names: dict[str, dict[str, str]], code: str, lang: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def heatmap(counts: list[list[int]], lang: str, dark: bool = False, scale: float = 1.0) -> go.Figure:
+_COLORSCALES: dict[str, list] = {}
+
+
+def _colorscale(name: str) -> list:
+    """A named colorscale as `go.Heatmap` expands it (once), for the plain-dict figures."""
+    if name not in _COLORSCALES:
+        _COLORSCALES[name] = go.Heatmap(colorscale=name).to_plotly_json()["colorscale"]
+    return _COLORSCALES[name]
+
+
+def heatmap(counts: list[list[int]], lang: str, dark: bool = False, scale: float = 1.0) -> dict:
     """Dossiers per weekday (rows, Monday on top) and local hour (columns); the office hours
     (07:30–17:00, Monday–Friday) are framed so the after-hours cells stand out."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=counts,
-            x=[f"{h:02d}" for h in range(24)],
-            y=WEEKDAYS[lang],
-            colorscale="YlOrRd" if not dark else "Inferno",
-            hovertemplate="%{y} %{x}h: %{z}<extra></extra>",
-            colorbar={"thickness": 10 * scale, "len": 0.9},
-        ),
-        layout=figs._base(dark, scale),
-    )
+    trace = {
+        "type": "heatmap",
+        "z": counts,
+        "x": [f"{h:02d}" for h in range(24)],
+        "y": WEEKDAYS[lang],
+        "colorscale": _colorscale("YlOrRd" if not dark else "Inferno"),
+        "hovertemplate": "%{y} %{x}h: %{z}<extra></extra>",
+        "colorbar": {"thickness": 10 * scale, "len": 0.9},
+    }
     line = "#ffffff" if dark else "#1f5fa8"
-    # Office hours: 07:30 → 17:00 on Mon–Fri (x is categorical: 07:30 is cell 7's middle).
-    fig.add_shape(type="rect", x0=7.0, x1=16.5, y0=-0.5, y1=4.5, line={"color": line, "width": 2})
-    fig.update_layout(
+    return figs.figure([trace], figs.merge(
+        figs._base(dark, scale),
+        # Office hours: 07:30 → 17:00 on Mon–Fri (x is categorical: 07:30 is cell 7's middle).
+        shapes=[{"type": "rect", "x0": 7.0, "x1": 16.5, "y0": -0.5, "y1": 4.5,
+                 "line": {"color": line, "width": 2}}],
         # Wall-legible ticks: a weekday and every third hour, read from across the room.
         yaxis={"autorange": "reversed", "tickfont": {"size": 18 * scale}},
         xaxis={"tickfont": {"size": 16 * scale}, "dtick": 3},
         margin={"l": 50 * scale, "r": 10, "t": 10, "b": 40 * scale},
         separators=figs.separators(lang),
-    )
-    return fig
+    ))  # fmt: skip
 
 
 def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
-          scale: float = 1.0, colors: list[str] | None = None) -> go.Figure:  # fmt: skip
-    fig = go.Figure(
-        go.Bar(
-            x=values, y=labels, orientation="h",
-            marker={"color": colors or figs.SERIES[0]},
-            text=[fmt.number(v, 0, lang) for v in values], textposition="outside",
-            cliponaxis=False,
-            textfont={"size": 20 * scale},
-            hovertemplate="%{y}: %{x}<extra></extra>",
-        ),
-        layout=figs._base(dark, scale),
-    )  # fmt: skip
-    fig.update_layout(yaxis={"autorange": "reversed", "automargin": True,
-                             "tickfont": {"size": 20 * scale}},
-                      xaxis={"visible": False, "range": [0, max(values, default=1) * 1.15]},
-                      separators=figs.separators(lang))  # fmt: skip
-    return fig
+          scale: float = 1.0, colors: list[str] | None = None) -> dict:  # fmt: skip
+    trace = {
+        "type": "bar", "x": values, "y": labels, "orientation": "h",
+        "marker": {"color": colors or figs.SERIES[0]},
+        "text": [fmt.number(v, 0, lang) for v in values], "textposition": "outside",
+        "cliponaxis": False,
+        "textfont": {"size": 20 * scale},
+        "hovertemplate": "%{y}: %{x}<extra></extra>",
+    }  # fmt: skip
+    return figs.figure([trace], figs.merge(
+        figs._base(dark, scale),
+        yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 20 * scale}},
+        xaxis={"visible": False, "range": [0, max(values, default=1) * 1.15]},
+        separators=figs.separators(lang),
+    ))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
