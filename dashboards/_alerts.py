@@ -44,5 +44,10 @@ def strip_items(
     lang: str, severity: str | None = "critical", now: datetime | None = None
 ) -> list[tuple[str, str, str | None]]:
     """Firing alerts for the wall strip as (severity, text, link)."""
-    rows = active_alerts(runtime().warehouse.cursor(), severity=severity, now=now)
+    from dashboards._components import per_request
+
+    def compute():
+        return active_alerts(runtime().warehouse.cursor(), severity=severity, now=now)
+
+    rows = compute() if now is not None else per_request(("active_alerts", severity), compute)
     return [(a.severity or "warning", alert_text(a, lang), alert_link(a, lang)) for a in rows]

@@ -274,11 +274,34 @@ def declared_feeds() -> dict:
 
         folder = rt.settings.config_dir or CONFIG_DIR
         path = folder / FEEDS_FILE
-        if not path.exists():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
             return {}
-        return load_feeds(path, data_dir=rt.settings.data_dir)
+        # Parsed once per version of the file (~5 ms of TOML on every board render otherwise).
+        key = (str(path), st.st_mtime_ns, st.st_size, str(rt.settings.data_dir))
+        if _FEEDS_CACHE.get("key") != key:
+            _FEEDS_CACHE.update(key=key, feeds=load_feeds(path, data_dir=rt.settings.data_dir))
+        return dict(_FEEDS_CACHE["feeds"])
     except Exception:  # noqa: BLE001 — a broken feeds file is the sources page's news, not ours
         return {}
+
+
+_FEEDS_CACHE: dict = {}
+
+
+def per_request(key: tuple, compute):
+    """`compute()` once per HTTP request (a page render asks the same question several times:
+    freshness for the "as of" line and the wall token, the alert strip); outside a request,
+    every time."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return compute()
+    memo = g.setdefault("_ioc_per_request", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def current_freshness(
@@ -289,7 +312,12 @@ def current_freshness(
     from dashboards._runtime import runtime
     from metrics.freshness import freshness
 
-    feeds = declared_feeds()
-    limits = {name: f.stale_after for name, f in feeds.items()}
-    enabled = [name for name, f in feeds.items() if f.enabled] if include_never_run else []
-    return freshness(runtime().warehouse.cursor(), limits, now, enabled)
+    def compute():
+        feeds = declared_feeds()
+        limits = {name: f.stale_after for name, f in feeds.items()}
+        enabled = [name for name, f in feeds.items() if f.enabled] if include_never_run else []
+        return freshness(runtime().warehouse.cursor(), limits, now, enabled)
+
+    if now is not None:
+        return compute()
+    return dict(per_request(("freshness", include_never_run), compute))

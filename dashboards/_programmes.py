@@ -23,6 +23,7 @@ from dashboards._components import (
     current_freshness,
     local,
     parse_search,
+    per_request,
     status_badge,
 )
 from dashboards._export import to_csv
@@ -219,6 +220,12 @@ def dti_summary(period: date | None = None):
 # ---------------------------------------------------------------------------------------------
 
 
+def _city_case_counts(cur, today: date, root: str):
+    """The city's ID-paper case counts, once per request (the tiles and the panel both ask)."""
+    return per_request(("city_case_counts", today, root),
+                       lambda: case_counts(cur, None, today, root))  # fmt: skip
+
+
 def _wall_tile(key: str, value: str, sub: str, status: str, lang: str, bad: bool = False):
     return html.Div(
         [
@@ -269,7 +276,7 @@ def wall_tiles(lang: str) -> list[html.Div]:
     tiles.append(_wall_tile("registry", fmt.metric_value(m["business_registry_reuse_rate"],
                                                          reg.value, lang),
                             line, reg.status, lang, bad=late))  # fmt: skip
-    counts = case_counts(cur, None, today, cfg.root.code)
+    counts = _city_case_counts(cur, today, cfg.root.code)
     tiles.append(_wall_tile("cases", fmt.number(counts.open, 0, lang),
                             f"{tx('open', lang)} · {fmt.number(counts.overdue, 0, lang)} "
                             f"{tx('overdue', lang)}",
@@ -290,7 +297,7 @@ def render_wall(board, lang: str, scale: float = 1.0) -> html.Div:
     cfg, cur = rt.config, rt.warehouse.cursor()
     today = local_today()
     heat = hour_of_week(cur, cfg.root.code, today - timedelta(days=HEAT_DAYS - 1), today)
-    counts = case_counts(cur, None, today, cfg.root.code)
+    counts = _city_case_counts(cur, today, cfg.root.code)
     ages = [(a, counts.by_age_group[a]) for a in AGE_GROUPS if a in counts.by_age_group]
     share = fmt.number(heat.after_hours_share, 1, lang) + "%" if heat.total else fmt.NO_DATA[lang]
     return html.Div(
