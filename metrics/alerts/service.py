@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,8 +25,8 @@ from warehouse import alerts_store as store
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_configured: dict[int, AlertsConfig] = {}
-_extra_watches: dict[str, FeedWatch] = {}
+# Per warehouse object (dropped with it): its alerts.toml and the feeds watched for staleness.
+_configured: dict[int, tuple[AlertsConfig, dict[str, FeedWatch]]] = {}
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,21 @@ def configure(
     Raises ConfigError on a bad file: call it where the app validates its configuration.
     """
     alerts = load_alerts(wh.config, config_dir or CONFIG_DIR)
-    _configured[id(wh)] = alerts
-    _extra_watches.clear()
-    for source, after in (feed_stale_after or {}).items():
-        _extra_watches[source] = FeedWatch(
-            source, after, timedelta(0), tuple(_default_channels(alerts))
-        )
+    channels = tuple(_default_channels(alerts))
+    watches = {
+        source: FeedWatch(source, after, timedelta(0), channels)
+        for source, after in (feed_stale_after or {}).items()
+    }
+    if id(wh) not in _configured:
+        weakref.finalize(wh, _configured.pop, id(wh), None)
+    _configured[id(wh)] = (alerts, watches)
     return alerts
+
+
+def _setup(wh) -> tuple[AlertsConfig, dict[str, FeedWatch]]:
+    if id(wh) not in _configured:
+        configure(wh)
+    return _configured[id(wh)]
 
 
 def _default_channels(alerts: AlertsConfig) -> list[str]:
@@ -78,12 +87,13 @@ def evaluate_after_load(
     states and transitions in one transaction, then send the notifications they queued."""
     started = datetime.now(UTC)
     now = now or started
-    alerts = alerts or _configured.get(id(wh)) or configure(wh)
+    configured, watches = _setup(wh)
+    alerts = alerts or configured
     with _lock:
         cur = wh.cursor()
         previous = store.load_states(cur)
         silenced = store.active_silences(cur, now)
-        outcomes = evaluate_all(cur, wh.config, alerts, previous, silenced, now, _extra_watches)
+        outcomes = evaluate_all(cur, wh.config, alerts, previous, silenced, now, watches)
         run_id = store.save_run(wh.db, outcomes, started, now)
         notified = failed = 0
         if send:
@@ -103,7 +113,7 @@ def send_pending(
 ) -> tuple[int, int]:
     """Deliver every queued transition on each of its channels once; record the outcomes."""
     channels_of: dict[str, tuple[str, ...]] = {r.id: r.channels for r in alerts.rules.values()}
-    watches = {**_extra_watches, **alerts.feeds}
+    watches = {**_setup(wh)[1], **alerts.feeds}
     for source, w in watches.items():
         channels_of[f"stale/{source}"] = w.channels
     rows = store.pending_deliveries(wh.cursor(), channels_of, since=now - timedelta(days=1))

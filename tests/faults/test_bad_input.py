@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.access.test_access_web import explore_body, overdue_body, page_body, post
+from bench.dash_client import router_request
+from tests.access.test_access_web import explore_body, overdue_body, post
 from tests.conftest import http_session
 
 
@@ -27,7 +28,7 @@ def admin(demo_app):
     ],
 )
 def test_bad_drill_down_urls_say_what_is_wrong(demo_app, admin, path, search, says):
-    r = post(admin, demo_app.url, page_body(path, search))
+    r = post(admin, demo_app.url, router_request(path, search))
     assert r.status_code == 200
     assert "units-error" in r.text and says in r.text
     assert "Traceback" not in r.text
@@ -68,5 +69,5 @@ def test_sort_columns_outside_the_whitelist_are_ignored(demo_app, admin):
 
 
 def test_bad_wall_parameters_fall_back_to_the_defaults(demo_app, admin):
-    r = post(admin, demo_app.url, page_body("/wall", "?board=nope&refresh=abc&rotate=%00"))
+    r = post(admin, demo_app.url, router_request("/wall", "?board=nope&refresh=abc&rotate=%00"))
     assert r.status_code == 200 and "wall-map" in r.text
