@@ -100,7 +100,8 @@ def navbar() -> dbc.Navbar:
             dbc.Button("EN", id="app-lang-en", size="sm", color="light", outline=True,
                        title="English"),
             # Plain links (full page loads): the account page and sign-out are Flask routes.
-            html.A("👤", href="/account", id="app-account", title="Tài khoản · Account",
+            # Glyphs every Debian font has (an emoji needs an emoji font a city PC may lack).
+            html.A("⚙", href="/account", id="app-account", title="Tài khoản · Account",
                    className="btn btn-sm btn-outline-light ms-2"),
             html.A("⎋", href="/logout", id="app-logout", title="Đăng xuất · Sign out",
                    className="btn btn-sm btn-outline-light ms-1"),
