@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from connectors.base import Pull, SourceError, register
-from connectors.files import FilesConnector, read_table
+from connectors.base import Pull, register
+from connectors.files import FilesConnector
 from connectors.mapping import _norm, _parse
 from warehouse.cases import CASE_SCHEMA, PERSONAL_FIELDS, CaseBatch
 from warehouse.loading import Reject
@@ -58,13 +58,7 @@ class CaseFilesConnector(FilesConnector):
     kind = "case_files"
 
     def parse_file(self, key: str, data: bytes, digest: str) -> Pull:
-        opts = self.feed.options
-        try:
-            frame = read_table(key, data, opts.get("separator", ","), opts.get("sheet"))
-        except SourceError:
-            raise
-        except Exception as e:
-            raise SourceError(f"{key}: cannot read the file: {e}") from e
+        frame = self.read(key, data)
         good, rejects = _parse(case_columns(frame, self.feed.columns), CASE_SCHEMA, self.feed)
         rejects = [Reject(_without_personal(r.raw), r.reason) for r in rejects]
         for field in set(CASE_SCHEMA) - set(good.columns):

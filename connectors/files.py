@@ -88,18 +88,22 @@ class FilesConnector(Connector):
         if newest is None or now - newest > age.total_seconds():
             raise SourceError(f"no new file in {self.folder} within {limit}")
 
-    def parse_file(self, key: str, data: bytes, digest: str) -> Pull:
+    def read(self, key: str, data: bytes):
+        """The file as a polars frame; an unreadable file is a SourceError naming it."""
         opts = self.feed.options
         try:
-            frame = read_table(key, data, opts.get("separator", ","), opts.get("sheet"))
+            return read_table(key, data, opts.get("separator", ","), opts.get("sheet"))
         except SourceError:
             raise
         except Exception as e:
             raise SourceError(f"{key}: cannot read the file: {e}") from e
+
+    def parse_file(self, key: str, data: bytes, digest: str) -> Pull:
+        frame = self.read(key, data)
         if self.feed.shape == "dossier":
             good, rejects = parse_dossiers(frame, self.feed)
             return Pull(dossiers=good, rejects=rejects, rows_read=frame.height, source_key=key,
                         content_hash=digest)  # fmt: skip
-        good, rejects = parse_reports(frame, self.feed, opts.get("grain", "month"))
+        good, rejects = parse_reports(frame, self.feed, self.feed.options.get("grain", "month"))
         return Pull(reports=good, rejects=rejects, rows_read=good.height + len(rejects),
                     source_key=key, content_hash=digest)  # fmt: skip
