@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from bench.dash_client import router_request
+from bench.dash_client import overdue_request, router_request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -106,17 +106,7 @@ def _explore(group: str | None) -> dict:
 def _overdue() -> dict:
     view = {"unit": "Q1", "metric": "on_time_rate", "grain": "month", "start": "2025-12-01",
             "end": "2026-11-23", "sector": None, "procedure": None, "lang": "vi"}  # fmt: skip
-    return {
-        "output": "..units-overdue.getRowsResponse...units-overdue-total.children..",
-        "outputs": [{"id": "units-overdue", "property": "getRowsResponse"},
-                    {"id": "units-overdue-total", "property": "children"}],
-        "inputs": [{"id": "units-overdue", "property": "getRowsRequest",
-                    "value": {"startRow": 0, "endRow": 20, "sortModel": [
-                        {"colId": "days_late", "sort": "desc"}]}}],
-        "state": [{"id": "units-view", "property": "data", "value": view},
-                  {"id": "_pages_location", "property": "search", "value": ""}],
-        "changedPropIds": ["units-overdue.getRowsRequest"],
-    }  # fmt: skip
+    return overdue_request(view, [{"colId": "days_late", "sort": "desc"}])
 
 
 CASES = {

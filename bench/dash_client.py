@@ -18,3 +18,26 @@ def router_request(path: str, search: str = "") -> dict:
         "changedPropIds": ["_pages_location.pathname"],
         "state": [],
     }
+
+
+def overdue_request(view: dict, sort: list[dict] | None = None) -> dict:
+    """The body that asks the drill-down's overdue-dossier grid for its first 20 rows."""
+    return {
+        "output": "..units-overdue.getRowsResponse...units-overdue-total.children..",
+        "outputs": [
+            {"id": "units-overdue", "property": "getRowsResponse"},
+            {"id": "units-overdue-total", "property": "children"},
+        ],
+        "inputs": [
+            {
+                "id": "units-overdue",
+                "property": "getRowsRequest",
+                "value": {"startRow": 0, "endRow": 20, "sortModel": sort or []},
+            }
+        ],
+        "changedPropIds": ["units-overdue.getRowsRequest"],
+        "state": [
+            {"id": "units-view", "property": "data", "value": view},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
+    }

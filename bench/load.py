@@ -40,7 +40,7 @@ from pathlib import Path
 
 import requests
 
-from bench.dash_client import router_request
+from bench.dash_client import overdue_request, router_request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -94,16 +94,7 @@ def _overdue(unit: str, today: date) -> dict:
     view = {"unit": unit, "metric": "on_time_rate", "grain": "month",
             "start": (today - timedelta(days=330)).replace(day=1).isoformat(),
             "end": today.isoformat(), "sector": None, "procedure": None, "lang": "vi"}  # fmt: skip
-    return {
-        "output": "..units-overdue.getRowsResponse...units-overdue-total.children..",
-        "outputs": [{"id": "units-overdue", "property": "getRowsResponse"},
-                    {"id": "units-overdue-total", "property": "children"}],
-        "inputs": [{"id": "units-overdue", "property": "getRowsRequest",
-                    "value": {"startRow": 0, "endRow": 20, "sortModel": []}}],
-        "changedPropIds": ["units-overdue.getRowsRequest"],
-        "state": [{"id": "units-view", "property": "data", "value": view},
-                  {"id": "_pages_location", "property": "search", "value": ""}],
-    }  # fmt: skip
+    return overdue_request(view)
 
 
 class Recorder:

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from access.store import UserStore
-from bench.dash_client import router_request
+from bench.dash_client import overdue_request, router_request
 from tests.conftest import (
     REPO_ROOT,
     cli_headers,
@@ -32,16 +32,7 @@ VIEW = {"metric": "on_time_rate", "grain": "month", "start": "2025-01-01", "end"
 
 
 def overdue_body(unit: str) -> dict:
-    return {
-        "output": "..units-overdue.getRowsResponse...units-overdue-total.children..",
-        "outputs": [{"id": "units-overdue", "property": "getRowsResponse"},
-                    {"id": "units-overdue-total", "property": "children"}],
-        "inputs": [{"id": "units-overdue", "property": "getRowsRequest",
-                    "value": {"startRow": 0, "endRow": 20, "sortModel": []}}],
-        "changedPropIds": ["units-overdue.getRowsRequest"],
-        "state": [{"id": "units-view", "property": "data", "value": {"unit": unit, **VIEW}},
-                  {"id": "_pages_location", "property": "search", "value": ""}],
-    }  # fmt: skip
+    return overdue_request({"unit": unit, **VIEW})
 
 
 def spec(unit: str | None) -> dict:
