@@ -175,14 +175,16 @@ def _parse(
         return _as_text(pl.col(n)).is_not_null() if frame.schema[n] == pl.String else (
             pl.col(n).is_not_null())  # fmt: skip
 
-    failed = [given(n) & pl.col(f"__{n}").is_null() for n in present]
+    # Text is kept as text: only the other columns can hold a value that cannot be read.
+    readable = [n for n in present if schema[n] != pl.String]
+    failed = [given(n) & pl.col(f"__{n}").is_null() for n in readable]
     mask = tagged.select(pl.any_horizontal(failed) if failed else pl.lit(False)).to_series()
     good = tagged.select(pl.col(f"__{n}").alias(n) for n in present)
     if not mask.any():
         return good, []
     reason = pl.coalesce(
         pl.when(f).then(pl.format(f"{n}: cannot read {{}}", _as_text(pl.col(n))))
-        for f, n in zip(failed, present, strict=True)
+        for f, n in zip(failed, readable, strict=True)
     )
     bad = tagged.filter(mask).with_columns(reason.alias("_reason"))
     rejects = [
