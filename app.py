@@ -26,6 +26,7 @@ from config.settings import Settings
 from connectors.demo_city import load_demo
 from connectors.demo_sources import owned_units
 from connectors.service import DEMO_PREFIX, FeedService, start_feeds
+from dashboards._index import IocDash
 from dashboards._runtime import Runtime, install, runtime
 from metrics.alerts.rules import load_alerts
 from metrics.alerts.service import configure, evaluate_after_load
@@ -89,7 +90,7 @@ def create_app(settings: Settings) -> dash.Dash:
         _load_demo_city(wh)
     install(Runtime(settings, config, wh))
 
-    app = dash.Dash(
+    app = IocDash(
         __name__,
         use_pages=True,
         pages_folder=str(Path(__file__).resolve().parent / "dashboards"),

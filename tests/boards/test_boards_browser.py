@@ -88,6 +88,22 @@ def test_wall_fills_the_screen_in_kiosk_mode(demo_app, browser, screenshot_dir, 
     context.close()
 
 
+def test_wall_leaves_out_the_grid_bundle_and_links_still_open_grid_pages(
+    demo_app, page: Page, console_errors
+):
+    """The wall is served without dash-ag-grid's 1.3 MB script (dashboards/_index.py); leaving
+    it by the navbar must still give the explorer its grid (a full page load)."""
+    page.goto(f"{demo_app.url}/wall?rotate=0")
+    page.wait_for_selector("#wall-map .main-svg", timeout=30_000)
+    assert page.evaluate("typeof window.dash_ag_grid") == "undefined"
+    page.locator("#app-navbar a.nav-link[href^='/explore']").click()
+    expect(page).to_have_url(re.compile(r"/explore"))
+    page.wait_for_selector("#explore-grid .ag-row", timeout=30_000)
+    assert page.evaluate("typeof window.dash_ag_grid") == "object"
+    assert not page.locator(".dash-fe-error__title").count()
+    assert console_errors == []
+
+
 def test_click_drills_down_url_changes_and_back_restores(demo_app, page: Page, console_errors,
                                                          screenshot_dir):  # fmt: skip
     page.goto(f"{demo_app.url}/units/HCM?metric=online_rate&grain=month")
