@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from metrics import scope as _scope
+from metrics.query import cached
 from warehouse.cases import AGE_GROUPS, OPEN_STATUSES, PERSONAL_FIELDS  # noqa: F401 (re-exported)
 
 # Roles allowed to see the personal fields of a case. Map the justice department's users to it.
@@ -49,6 +50,27 @@ def check_case_scope(role: str | None, unit: str) -> None:
     _scope.check_code(unit)
 
 
+def _cases_sql(personal: bool, order: str = "c.opened_on DESC, c.case_id",
+               limit: int | None = None) -> str:
+    """The case read: personal fields masked unless `personal`; `overdue`/`days_overdue` as of
+    $today. No caller text is formatted in: `order` and `limit` come from this module."""
+    name = "c.full_name" if personal else f"CASE WHEN c.full_name IS NULL THEN NULL ELSE '{MASK}' END"
+    ident = "c.id_number" if personal else f"CASE WHEN c.id_number IS NULL THEN NULL ELSE '{MASK}' END"
+    birth = "c.birth_date" if personal else "CAST(NULL AS DATE)"
+    return f"""
+        SELECT c.case_id, c.ward_code, c.group_code, c.age_group, c.status,
+               c.proposed_solution, c.owner, c.opened_on, c.due_on, c.resolved_on,
+               list_contains($open, c.status) AND c.due_on < $today AS overdue,
+               CASE WHEN list_contains($open, c.status) AND c.due_on < $today
+                    THEN date_diff('day', c.due_on, $today) ELSE 0 END AS days_overdue,
+               {name} AS full_name, {birth} AS birth_date, {ident} AS id_number
+        {_SCOPED}
+        WHERE (len($statuses) = 0 OR list_contains($statuses, c.status))
+          AND ($overdue_only = false OR (list_contains($open, c.status) AND c.due_on < $today))
+        ORDER BY {order}{f" LIMIT {int(limit)}" if limit is not None else ""}
+    """
+
+
 def cases_for(
     role: str | None,
     unit_scope: str | None,
@@ -66,27 +88,35 @@ def cases_for(
     """
     check_case_scope(role, unit_scope or root)  # who may read it: before any SQL
     today = today or date.today()
-    personal = may_see_personal(role)
-    name = "c.full_name" if personal else f"CASE WHEN c.full_name IS NULL THEN NULL ELSE '{MASK}' END"
-    ident = "c.id_number" if personal else f"CASE WHEN c.id_number IS NULL THEN NULL ELSE '{MASK}' END"
-    birth = "c.birth_date" if personal else "CAST(NULL AS DATE)"
-    sql = f"""
-        SELECT c.case_id, c.ward_code, c.group_code, c.age_group, c.status,
-               c.proposed_solution, c.owner, c.opened_on, c.due_on, c.resolved_on,
-               list_contains($open, c.status) AND c.due_on < $today AS overdue,
-               CASE WHEN list_contains($open, c.status) AND c.due_on < $today
-                    THEN date_diff('day', c.due_on, $today) ELSE 0 END AS days_overdue,
-               {name} AS full_name, {birth} AS birth_date, {ident} AS id_number
-        {_SCOPED}
-        WHERE (len($statuses) = 0 OR list_contains($statuses, c.status))
-          AND ($overdue_only = false OR (list_contains($open, c.status) AND c.due_on < $today))
-        ORDER BY c.opened_on DESC, c.case_id
-    """
     return cur.sql(
-        sql,
+        _cases_sql(may_see_personal(role)),
         params={"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES),
                 "statuses": list(statuses), "overdue_only": overdue_only},
     ).pl()  # fmt: skip
+
+
+def overdue_cases(
+    role: str | None,
+    unit_scope: str | None,
+    *,
+    cur: duckdb.DuckDBPyConnection,
+    today: date,
+    root: str = "HCM",
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """The overdue cases of `cases_for` (same columns, same masking), most days late first
+    (then case_id), at most `limit` rows. Cached per warehouse data version: every case batch
+    bumps it (warehouse.cases.load_cases). "Overdue" is as of `today`, the local day, which is
+    in the key: the list is recomputed when the day turns (the only time bucket it needs)."""
+    check_case_scope(role, unit_scope or root)  # who may read it: before any SQL or cache
+    personal = may_see_personal(role)  # in the key: a masked reader never gets personal fields
+    params = {"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES),
+              "statuses": [], "overdue_only": True}  # fmt: skip
+    sql = _cases_sql(personal, "days_overdue DESC, c.case_id, c.opened_on DESC", limit)
+    return cached(
+        cur, None, ("id_overdue_cases", personal, unit_scope or root, today, limit),
+        lambda: cur.sql(sql, params=params).pl(),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,6 +132,37 @@ class CaseCounts:
     total: int
 
 
+_COUNTS_SQL = f"""
+WITH c AS MATERIALIZED (
+    SELECT c.status, c.ward_code, c.age_group, c.group_code,
+           list_contains($open, c.status) AS is_open,
+           list_contains($open, c.status) AND c.due_on < $today AS is_overdue
+    {_SCOPED}
+)
+SELECT 'status' AS dim, status AS key, count(*) AS n FROM c GROUP BY status
+UNION ALL SELECT 'ward', ward_code, count(*) FROM c WHERE is_open GROUP BY ward_code
+UNION ALL SELECT 'age_group', age_group, count(*) FROM c WHERE is_open GROUP BY age_group
+UNION ALL SELECT 'group', group_code, count(*) FROM c WHERE is_open GROUP BY group_code
+UNION ALL SELECT 'total', NULL, count(*) FROM c
+UNION ALL SELECT 'open', NULL, count(*) FROM c WHERE is_open
+UNION ALL SELECT 'overdue', NULL, count(*) FROM c WHERE is_overdue
+ORDER BY dim, n DESC, key
+"""
+
+
+def counts_of(frame: pl.DataFrame) -> CaseCounts:
+    """CaseCounts from the (dim, key, n) rows of `_COUNTS_SQL` (each dim largest first)."""
+    groups: dict[str, dict[str, int]] = {"status": {}, "ward": {}, "age_group": {}, "group": {},
+                                         "total": {}, "open": {}, "overdue": {}}  # fmt: skip
+    for dim, key, n in zip(frame["dim"].to_list(), frame["key"].to_list(), frame["n"].to_list(),
+                           strict=True):  # fmt: skip
+        groups[dim][key] = int(n)
+    return CaseCounts(by_status=groups["status"], by_ward=groups["ward"],
+                      by_age_group=groups["age_group"], by_group=groups["group"],
+                      open=groups["open"].get(None, 0), overdue=groups["overdue"].get(None, 0),
+                      total=groups["total"].get(None, 0))  # fmt: skip
+
+
 def case_counts(
     cur: duckdb.DuckDBPyConnection,
     unit_scope: str | None,
@@ -109,32 +170,16 @@ def case_counts(
     root: str = "HCM",
     role: str | None = None,
 ) -> CaseCounts:
-    """Counts of the cases of the wards under `unit_scope` (None: the city) as of `today`."""
-    check_case_scope(role, unit_scope or root)
+    """Counts of the cases of the wards under `unit_scope` (None: the city) as of `today`.
+
+    One statement, cached per warehouse data version (every case batch bumps it). `today` (the
+    local day "overdue" is counted on, and the day the hierarchy is read as of) is in the key:
+    the counts are recomputed when the day turns."""
+    check_case_scope(role, unit_scope or root)  # who may read it: before any SQL or cache
     params = {"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES)}
-
-    def grouped(column: str, open_only: bool) -> dict[str, int]:
-        where = "WHERE list_contains($open, c.status)" if open_only else "WHERE len($open) > 0"
-        rows = cur.execute(
-            f"SELECT c.{column}, count(*) {_SCOPED} {where} GROUP BY 1 ORDER BY 2 DESC, 1", params
-        ).fetchall()
-        return {k: int(n) for k, n in rows}
-
-    totals = cur.execute(
-        f"""SELECT count(*), count(*) FILTER (WHERE list_contains($open, c.status)),
-                   count(*) FILTER (WHERE list_contains($open, c.status) AND c.due_on < $today)
-        {_SCOPED}""",
-        params,
-    ).fetchall()[0]
-    return CaseCounts(
-        by_status=grouped("status", False),
-        by_ward=grouped("ward_code", True),
-        by_age_group=grouped("age_group", True),
-        by_group=grouped("group_code", True),
-        open=int(totals[1]),
-        overdue=int(totals[2]),
-        total=int(totals[0]),
-    )
+    frame = cached(cur, None, ("id_case_counts", unit_scope or root, today),
+                   lambda: cur.sql(_COUNTS_SQL, params=params).pl())  # fmt: skip
+    return counts_of(frame)
 
 
 # The department whose people may see personal fields (with the role "justice" itself).
