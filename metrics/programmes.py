@@ -110,6 +110,31 @@ def hour_of_week(
 # ---- 2. DTI per department -------------------------------------------------------------------
 
 
+_DTI_MEASURES = ("dti_points", "dti_max_points", *DTI_COMPONENTS)
+_DTI_SCHEMA = {"unit_code": pl.String, "period_start": pl.Date, "grain": pl.String,
+               "dti": pl.Float64, **{c: pl.Float64 for c in DTI_COMPONENTS},
+               "dti_prev": pl.Float64, "dti_change": pl.Float64}  # fmt: skip
+
+
+def dti_periods(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
+    """Every department's dti per period, from its long (unit_code, period_start, measure_code,
+    value) report rows: the columns of `dti_table`, by unit then period."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=_DTI_SCHEMA)
+    wide = frame.pivot(on="measure_code", index=["unit_code", "period_start"], values="value")
+    for m in _DTI_MEASURES:
+        if m not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(m))
+    wide = wide.with_columns(
+        (100 * pl.col("dti_points") / pl.when(pl.col("dti_max_points") > 0)
+         .then(pl.col("dti_max_points"))).alias("dti"),
+    ).sort("unit_code", "period_start")  # fmt: skip
+    wide = wide.with_columns(pl.col("dti").shift(1).over("unit_code").alias("dti_prev"))
+    return wide.with_columns(
+        pl.lit(grain).alias("grain"), (pl.col("dti") - pl.col("dti_prev")).alias("dti_change")
+    ).select(list(_DTI_SCHEMA))
+
+
 def dti_table(
     cur: duckdb.DuckDBPyConnection,
     grain: str = "quarter",
@@ -119,34 +144,29 @@ def dti_table(
     """One row per department for `period` (default: the newest period of `grain` reported),
     best first: unit_code, period_start, grain, dti (points of 100), the component points, and
     the department's previous reported period's dti with the change (`dti_prev`, `dti_change`).
-    `all_periods`: every period, oldest first. Null is "not reported", never 0."""
-    measures = ["dti_points", "dti_max_points", *DTI_COMPONENTS]
-    frame = cur.sql(
-        """SELECT r.unit_code, r.period_start, r.measure_code, max(r.value) AS value
-        FROM report r JOIN unit u ON u.code = r.unit_code AND u.kind = 'department'
-        WHERE r.grain = $grain AND list_contains($measures, r.measure_code)
-        GROUP BY ALL""",
-        params={"grain": grain, "measures": measures},
-    ).pl()
-    schema = {"unit_code": pl.String, "period_start": pl.Date, "grain": pl.String,
-              "dti": pl.Float64, **{c: pl.Float64 for c in DTI_COMPONENTS},
-              "dti_prev": pl.Float64, "dti_change": pl.Float64}  # fmt: skip
-    if frame.height == 0:
-        return pl.DataFrame(schema=schema)
-    wide = frame.pivot(on="measure_code", index=["unit_code", "period_start"], values="value")
-    for m in measures:
-        if m not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(m))
-    wide = wide.with_columns(
-        (100 * pl.col("dti_points") / pl.when(pl.col("dti_max_points") > 0)
-         .then(pl.col("dti_max_points"))).alias("dti"),
-    ).sort("unit_code", "period_start")  # fmt: skip
-    wide = wide.with_columns(pl.col("dti").shift(1).over("unit_code").alias("dti_prev"))
-    wide = wide.with_columns(
-        pl.lit(grain).alias("grain"), (pl.col("dti") - pl.col("dti_prev")).alias("dti_change")
-    ).select(list(schema))
+    `all_periods`: every period, oldest first. Null is "not reported", never 0.
+
+    Cached per warehouse data version (every report batch bumps it)."""
+
+    def compute() -> pl.DataFrame:
+        frame = cur.sql(
+            """SELECT r.unit_code, r.period_start, r.measure_code, max(r.value) AS value
+            FROM report r JOIN unit u ON u.code = r.unit_code AND u.kind = 'department'
+            WHERE r.grain = $grain AND list_contains($measures, r.measure_code)
+            GROUP BY ALL""",
+            params={"grain": grain, "measures": list(_DTI_MEASURES)},
+        ).pl()
+        return dti_of_period(dti_periods(frame, grain), period, all_periods)
+
+    return cached(cur, None, ("dti_table", grain, period, all_periods), compute)
+
+
+def dti_of_period(wide: pl.DataFrame, period: date | None, all_periods: bool) -> pl.DataFrame:
+    """`dti_table`'s rows of `dti_periods`: one period best first, or every period."""
     if all_periods:
         return wide.sort("period_start", "unit_code")
+    if wide.height == 0:
+        return wide
     chosen = period if period is not None else wide["period_start"].max()
     out = wide.filter(pl.col("period_start") == chosen)
     return out.sort("dti", "unit_code", descending=[True, False], nulls_last=True)
@@ -174,20 +194,30 @@ def form_fields(
     """Per procedure for `year`: department, fields before/after reuse, removed, reduction (%),
     the target (%) and `short` (reduction below target). Worst first. `department` narrows to the
     procedures the department reports."""
-    _scope.check_unit(config, department)  # None: the whole city
-    frame = cur.sql(
-        """SELECT procedure_code, unit_code AS department,
-                  max(value) FILTER (WHERE measure_code = 'form_fields_before') AS fields_before,
-                  max(value) FILTER (WHERE measure_code = 'form_fields_after') AS fields_after,
-                  max(value) FILTER (WHERE measure_code = 'form_fields_removed') AS fields_removed
-        FROM report
-        WHERE grain = 'year' AND period_start = $year_start AND procedure_code IS NOT NULL
-          AND measure_code IN ('form_fields_before', 'form_fields_after', 'form_fields_removed')
-          AND ($department IS NULL OR unit_code = $department)
-        GROUP BY ALL""",
-        params={"year_start": date(year, 1, 1), "department": department},
-    ).pl()
+    _scope.check_unit(config, department)  # None: the whole city; before any SQL or cache
     target = target_for(config, FORM_TARGET_METRIC, year, department or config.root.code)
+
+    def compute() -> pl.DataFrame:
+        frame = cur.sql(
+            """SELECT procedure_code, unit_code AS department,
+                      max(value) FILTER (WHERE measure_code = 'form_fields_before') AS fields_before,
+                      max(value) FILTER (WHERE measure_code = 'form_fields_after') AS fields_after,
+                      max(value) FILTER (WHERE measure_code = 'form_fields_removed') AS fields_removed
+            FROM report
+            WHERE grain = 'year' AND period_start = $year_start AND procedure_code IS NOT NULL
+              AND measure_code IN ('form_fields_before', 'form_fields_after', 'form_fields_removed')
+              AND ($department IS NULL OR unit_code = $department)
+            GROUP BY ALL""",
+            params={"year_start": date(year, 1, 1), "department": department},
+        ).pl()
+        return form_reduction(frame, target)
+
+    # Cached per warehouse data version (every report batch bumps it) and configuration (the target).
+    return cached(cur, config, ("form_fields", year, department), compute)
+
+
+def form_reduction(frame: pl.DataFrame, target: float | None) -> pl.DataFrame:
+    """Per-procedure fields before/after/removed → reduction (%), target and `short`, worst first."""
     frame = frame.with_columns(
         (100 * pl.col("fields_removed") / pl.when(pl.col("fields_before") > 0)
          .then(pl.col("fields_before"))).alias("reduction"),
@@ -210,31 +240,30 @@ class RegistrySync:
     last_error: str | None  # the newest run's error, when it failed
 
 
+_REGISTRY_SQL = """
+WITH src AS (SELECT DISTINCT source FROM report WHERE measure_code = $m),
+     runs AS (SELECT * FROM load_batch WHERE source IN (SELECT source FROM src))
+SELECT (SELECT list(source ORDER BY source) FROM src) AS sources,
+       (SELECT max(finished_at) FILTER (WHERE status = 'ok') FROM runs) AS last_success_at,
+       (SELECT arg_max(error, batch_id) FROM runs) AS last_error,
+       (SELECT max(period_start) FROM report WHERE measure_code = $m) AS newest_day
+"""
+
+
 def registry_sync(cur: duckdb.DuckDBPyConnection) -> RegistrySync:
-    """How fresh the national business-registry integration is (from its feeds' load batches)."""
-    sources = tuple(
-        r[0]
-        for r in cur.execute(
-            "SELECT DISTINCT source FROM report WHERE measure_code = $m ORDER BY 1",
-            {"m": REGISTRY_MEASURE},
-        ).fetchall()
-    )
+    """How fresh the national business-registry integration is (from its feeds' load batches).
+
+    One statement, cached per warehouse data version and newest load batch: a failed run (its
+    error is `last_error`) is recorded without bumping the data version, but with a batch id."""
+    newest_batch = cur.execute("SELECT max(batch_id) FROM load_batch").fetchall()[0][0]
+    frame = cached(cur, None, ("registry_sync", newest_batch),
+                   lambda: cur.sql(_REGISTRY_SQL, params={"m": REGISTRY_MEASURE}).pl())  # fmt: skip
+    sources, last_ok, last_error, newest = frame.row(0)
     if not sources:
         return RegistrySync((), None, None, None)
-    row = cur.execute(
-        """SELECT max(finished_at) FILTER (WHERE status = 'ok'),
-                  arg_max(error, batch_id)
-        FROM load_batch WHERE list_contains($sources, source)""",
-        {"sources": list(sources)},
-    ).fetchall()[0]
-    newest = cur.execute(
-        "SELECT max(period_start) FROM report WHERE measure_code = $m",
-        {"m": REGISTRY_MEASURE},
-    ).fetchall()[0][0]
-    last_ok = row[0]
     if last_ok is not None and last_ok.tzinfo is None:
         last_ok = last_ok.replace(tzinfo=UTC)
-    return RegistrySync(sources, last_ok, newest, row[1])
+    return RegistrySync(tuple(sources), last_ok, newest, last_error)
 
 
 def sync_age(sync: RegistrySync, now: datetime | None = None) -> timedelta | None:
