@@ -34,6 +34,8 @@ from metrics.id_cases import (
     JUSTICE_DEPARTMENT,
     case_counts,
     cases_for,
+    may_see_personal,
+    overdue_cases,
     viewer_case_access,
 )
 from metrics.kpi import kpis
@@ -375,12 +377,22 @@ def _metric_kv(frame_row: dict, code: str, lang: str, id_: str) -> html.Div:
                     className="prog-kv")  # fmt: skip
 
 
-def _table(headers: list[str], rows: list[list], id_: str) -> html.Table:
-    return html.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in headers])),
-         html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows])],
-        className="table table-sm table-striped mb-0", id=id_,
-    )  # fmt: skip
+def _html(tag: str, children, **props) -> dict:
+    """`html.<tag>(children, **props)` as the JSON Dash sends for it (the browser renders the
+    same element): a plain dict costs no validated component constructor and no
+    `to_plotly_json` call per request."""
+    return {"type": tag, "namespace": "dash_html_components", "props": {"children": children, **props}}
+
+
+def _table(headers: list[str], rows: list[list], id_: str) -> dict:
+    """A striped table (`<table id=id_>`, a header row, one `<tr>` of `<td>`s per row), as the
+    JSON of the html.Table/Thead/Tbody/Tr/Th/Td tree: the tables here have up to ~600 cells, and
+    a component object per cell cost ~12 ms a page view (tests/programmes/test_programmes_cache.py
+    checks it is the same JSON)."""
+    return _html("Table", [
+        _html("Thead", _html("Tr", [_html("Th", h) for h in headers])),
+        _html("Tbody", [_html("Tr", [_html("Td", c) for c in r]) for r in rows]),
+    ], id=id_, className="table table-sm table-striped mb-0")  # fmt: skip
 
 
 def viewer() -> tuple[str | None, str | None]:
@@ -499,15 +511,23 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     )  # fmt: skip
 
 
+_WARD_NAMES: dict[tuple[int, str], tuple[object, dict[str, str]]] = {}
+
+
 def _ward_name(code: str, lang: str) -> str:
     """"Phường 1 · Quận 3": ward names repeat across districts, so the district goes with it."""
     cfg = runtime().config
-    if code not in cfg.unit_codes():
-        return code
-    unit = cfg.unit(code)
-    if lang == "en" or unit.parent_code is None:
-        return unit.name(lang)  # the English names already carry the district
-    return f"{unit.name_vi} · {cfg.unit(unit.parent_code).name_vi}"
+    hit = _WARD_NAMES.get((id(cfg), lang))
+    if hit is None or hit[0] is not cfg:  # every unit's name, once per configuration
+        names: dict[str, str] = {}
+        for code_ in cfg.unit_codes():
+            unit = cfg.unit(code_)
+            if lang == "en" or unit.parent_code is None:
+                names[code_] = unit.name(lang)  # the English names already carry the district
+            else:
+                names[code_] = f"{unit.name_vi} · {cfg.unit(unit.parent_code).name_vi}"
+        hit = _WARD_NAMES[(id(cfg), lang)] = (cfg, names)
+    return hit[1].get(code, code)
 
 
 def _case_scope(unit: str) -> str:
@@ -521,16 +541,16 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
     cfg, cur = rt.config, rt.warehouse.cursor()
     role, _ = viewer_case_access(role, scope)
     counts = case_counts(cur, unit, today, cfg.root.code, role)
-    overdue = cases_for(role, unit, cur=cur, root=cfg.root.code, today=today, overdue_only=True)
-    overdue = overdue.sort("days_overdue", "case_id", descending=[True, False])  # most late first
-    personal = overdue.height and overdue["full_name"].drop_nulls().to_list()[:1] != ["•••"]
+    # The 50 most late (the list's first rows), read and cached as such: not every case per view.
+    overdue = overdue_cases(role, unit, cur=cur, root=cfg.root.code, today=today, limit=50)
+    personal = overdue.height and may_see_personal(role)
     rows = [[_ward_name(r["ward_code"], lang),
              _named(GROUP_NAMES, r["group_code"], lang), r["age_group"],
              _named(STATUS_NAMES, r["status"], lang), r["proposed_solution"] or "", r["owner"] or "",
              fmt.day(r["due_on"], lang), str(r["days_overdue"]),
              r["full_name"] or "", fmt.day(r["birth_date"], lang) if r["birth_date"] else "",
              r["id_number"] or ""]
-            for r in overdue.head(50).iter_rows(named=True)]  # fmt: skip
+            for r in overdue.iter_rows(named=True)]  # fmt: skip
     statuses = list(counts.by_status.items())
     wards = list(counts.by_ward.items())[:12]
     return [
