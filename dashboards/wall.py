@@ -10,7 +10,10 @@ URL: `lang`, `kiosk`, `board` (pin one board), `refresh` (seconds), `rotate=0` (
 
 from __future__ import annotations
 
+import math
+
 import dash
+import flask
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
@@ -29,6 +32,7 @@ from metrics.targets import status as status_of
 dash.register_page(__name__, path="/wall", name="Wall", order=1, title="IOC · Wall")
 
 RANKED = 10  # the ranking names this many units, the lowest ones
+SCALE_COOKIE = "ioc_screen_scale"  # set by assets/screen_scale.js before the first request
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +211,16 @@ def _token() -> str:
     )
 
 
+def screen_scale(cookie: str | None) -> float:
+    """The figure-font scale the screen's script computed (1920 px wide = 1, in quarter steps),
+    so the first render already fits a 4K wall instead of re-rendering once it is known."""
+    try:
+        value = float(cookie) if cookie else 1.0
+    except ValueError:
+        return 1.0
+    return min(4.0, max(0.75, round(value * 4) / 4)) if math.isfinite(value) else 1.0
+
+
 def _board_index(boards: tuple[Board, ...], key: str | None) -> int:
     for i, b in enumerate(boards):
         if b.key == key:
@@ -223,6 +237,8 @@ def layout(lang: str = "vi", board: str | None = None, refresh: str | None = Non
     except ValueError:
         refresh_s = wc.refresh_seconds
     pinned = board is not None and any(b.key == board for b in wc.boards)
+    scale = screen_scale(flask.request.cookies.get(SCALE_COOKIE) if flask.has_request_context()
+                         else None)  # fmt: skip
     index = _board_index(wc.boards, board)
     rotating = not pinned and rotate != "0" and len(wc.boards) > 1
     return html.Div(
@@ -230,12 +246,12 @@ def layout(lang: str = "vi", board: str | None = None, refresh: str | None = Non
             dcc.Store(id="wall-params", data={"lang": lang, "pinned": pinned}),
             dcc.Store(id="wall-version", data=_token()),
             dcc.Store(id="wall-board", data=index),
-            dcc.Store(id="wall-scale", data=1.0),
+            dcc.Store(id="wall-scale", data=scale),
             dcc.Interval(id="wall-poll", interval=refresh_s * 1000),
             dcc.Interval(id="wall-rotate", interval=wc.boards[index].seconds * 1000,
                          disabled=not rotating),
             html.Div(t("wall.offline", lang), id="wall-offline", className="wall-offline"),
-            html.Div(render_board(wc.boards[index], lang), id="wall-body"),
+            html.Div(render_board(wc.boards[index], lang, scale), id="wall-body"),
         ],
         className="wall" + (" wall-kiosk" if kiosk == "1" else ""),
         id="wall-root",
@@ -283,14 +299,16 @@ def refresh_board(_token_: str, index: int | None, scale: float | None, params: 
     return render_board(board, lang_of(params.get("lang")), float(scale or 1.0))
 
 
-# Figure fonts are pixels: scale them with the screen (1920 px wide = 1).
+# Figure fonts are pixels: scale them with the screen (1920 px wide = 1). The page is normally
+# rendered at the right scale already (SCALE_COOKIE); this catches a screen without cookies.
 clientside_callback(
     """
-    function(_id) {
+    function(_id, rendered) {
         const s = Math.max(0.75, Math.round(window.innerWidth / 1920 * 4) / 4);
-        return s === 1 ? dash_clientside.no_update : s;
+        return s === rendered ? dash_clientside.no_update : s;
     }
     """,
     Output("wall-scale", "data"),
     Input("wall-root", "id"),
+    State("wall-scale", "data"),
 )

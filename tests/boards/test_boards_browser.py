@@ -68,9 +68,18 @@ def test_wall_fills_the_screen_in_kiosk_mode(demo_app, browser, screenshot_dir, 
     sign_in(page, demo_app.url, "leader")
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    rerenders: list[str] = []
+    page.on("request", lambda r: rerenders.append(r.url)
+            if "wall-body" in (r.post_data or "") else None)  # fmt: skip
     page.goto(_url(demo_app.url, "/wall?kiosk=1&rotate=0", lang))
     page.wait_for_selector("#wall-map .main-svg", timeout=30_000)
-    page.wait_for_timeout(1500)  # the 4K wall re-renders once with scaled figure fonts
+    page.wait_for_timeout(1500)
+    # Rendered at the screen's scale the first time (assets/screen_scale.js): never twice.
+    assert rerenders == []
+    font = page.evaluate(
+        "parseFloat(document.querySelector('#wall-map text').style.fontSize)"
+    )
+    assert font >= 12 * size[0] / 1920
     page.screenshot(path=screenshot_dir / f"boards-wall-{size[0]}x{size[1]}-{lang}.png")
     expect(page.locator("#app-navbar")).to_be_hidden()  # kiosk: no navigation chrome
     # No scrolling: the board fits the screen.
