@@ -31,6 +31,7 @@ from metrics.periods import (
     previous_range,
 )
 from metrics.targets import target_for
+from warehouse.db import frame as frame_of
 from warehouse.db import in_write_transaction
 
 DIMENSIONS = {
@@ -363,7 +364,7 @@ def run(
     if TRACE:  # bench/run.py: which statements did a callback run?
         with open(TRACE, "ab") as out:
             pickle.dump((sql, params), out)
-    frame = con.sql(sql, params=params).pl()
+    frame = frame_of(con, sql, params)
     return frame.with_columns(pl.col("period").cast(pl.Date))
 
 

@@ -7,12 +7,14 @@ shared and every thread reads through its own `cursor()`; writes are serialized 
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
@@ -23,6 +25,18 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None 
     relation queries on a cursor whose last result was not read to the end."""
     rows = cur.execute(sql, params).fetchall()
     return rows[0][0] if rows else None
+
+
+def frame(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+    """The result as a polars frame, for the small results boards read (a few hundred rows).
+
+    `con.sql(q).pl()` builds a relation first: ~3 ms more per statement here, twice the
+    overhead of this path. The copy DuckDB warns about costs microseconds at these sizes.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        reader = cur.execute(sql, params).to_arrow_reader()
+    return pl.from_arrow(reader.read_all())
 
 
 _writing = threading.local()
