@@ -13,6 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from metrics.query import cached
+from warehouse.db import frame, scalar
+
 DEFAULT_STALE_AFTER = timedelta(days=1)
 
 
@@ -39,7 +42,7 @@ WITH ranked AS (
     FROM load_batch
 )
 SELECT r.source, r.started_at, r.status, r.error,
-       coalesce(r.rows_loaded, 0), coalesce(r.rows_quarantined, 0),
+       coalesce(r.rows_loaded, 0) AS loaded, coalesce(r.rows_quarantined, 0) AS quarantined,
        a.last_ok, a.newest, a.total_loaded, a.total_quarantined, a.batches
 FROM ranked r
 JOIN (
@@ -72,7 +75,11 @@ def freshness(
     now = now or datetime.now(UTC)
     stale_after = stale_after or {}
     out: dict[str, SourceFreshness] = {}
-    for row in cur.execute(_SQL).fetchall():
+    # Cached per newest batch (a failed run adds one without changing the data version); the
+    # query reads every batch ever run, which grows with each scheduled run.
+    newest_batch = scalar(cur, "SELECT max(batch_id) FROM load_batch")
+    rows = cached(cur, None, ("freshness", newest_batch), lambda: frame(cur, _SQL))
+    for row in rows.iter_rows():
         (source, started, status, error, loaded, quarantined, last_ok, newest, total_loaded,
          total_q, batches) = row  # fmt: skip
         limit = stale_after.get(source, DEFAULT_STALE_AFTER)

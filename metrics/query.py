@@ -31,8 +31,8 @@ from metrics.periods import (
     previous_range,
 )
 from metrics.targets import target_for
+from warehouse.db import database_path, in_write_transaction, scalar
 from warehouse.db import frame as frame_of
-from warehouse.db import in_write_transaction
 
 DIMENSIONS = {
     "unit": "g.group_unit",
@@ -119,12 +119,10 @@ def cached(
     """`compute()`, or its result for the same key at the warehouse's current data version."""
     if not CACHE.enabled or in_write_transaction():
         return compute()
-    path, version = con.execute(
-        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
-        " (SELECT value FROM meta WHERE key = 'data_version')"
-    ).fetchall()[0]
+    path = database_path(con)
     if path is None:
         return compute()
+    version = scalar(con, "SELECT value FROM meta WHERE key = 'data_version'")
     return CACHE.run((path, version, id(config), *key), config, compute)
 
 

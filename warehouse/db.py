@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -37,6 +38,22 @@ def frame(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None =
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
         reader = cur.execute(sql, params).to_arrow_reader()
     return pl.from_arrow(reader.read_all())
+
+
+_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
+    """The file behind `cur` (None in memory): asked once per cursor, as the cache key of every
+    board query (the lookup cost ~0.5 ms, a dozen times per page)."""
+    try:
+        return _paths[cur]
+    except KeyError:
+        path = scalar(
+            cur, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        )
+        _paths[cur] = path
+        return path
 
 
 _writing = threading.local()

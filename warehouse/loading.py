@@ -85,10 +85,10 @@ def _replaced_batches(cur, batch: Batch) -> list[int]:
 def _load_dossiers(cur, frame: pl.DataFrame, batch_id: int, source: str, old: list[int]) -> None:
     """Upsert by the natural key (source, dossier_id) and list the touched days in `touched_day`.
 
-    The anti-join that deletes the rows being replaced scans the whole dossier table, so it runs
+    Deleting the rows being replaced needs an anti-join over the source's dossiers, so it runs
     only when it can find something: a replaced file's batches exist, or the batch's key range
     [min, max] overlaps the key range of an earlier batch of the source (ranges are kept per
-    batch in `load_batch`). Month-by-month exports with growing keys skip it.
+    batch in `load_batch`). Month-by-month exports with growing keys skip it. See `_replace`.
     """
     cur.register("incoming_dossier", frame.to_arrow())
     cols = ", ".join(DOSSIER_SCHEMA)
@@ -108,27 +108,54 @@ def _load_dossiers(cur, frame: pl.DataFrame, batch_id: int, source: str, old: li
         SELECT DISTINCT received_day AS day FROM incoming_dossier"""
     )
     if overlap:
-        # Days whose rollup changes: also those of the rows replaced (one scan: RETURNING).
-        gone = cur.sql(
-            f"""DELETE FROM dossier WHERE source = $source
-            AND (batch_id IN (SELECT unnest({old or [-1]}))
-                 OR dossier_id IN (SELECT dossier_id FROM incoming_dossier))
-            RETURNING received_day""",
-            params={"source": source},
-        ).to_arrow_table()
-        if gone.num_rows:
-            cur.register("gone_day", gone)
-            cur.execute(
-                "INSERT INTO touched_day SELECT DISTINCT received_day FROM gone_day"
-                " EXCEPT SELECT day FROM touched_day"
-            )
-            cur.unregister("gone_day")
+        _replace(cur, source, old)
     cur.execute(
         f"""INSERT INTO dossier ({cols}, source, received_day, batch_id)
         SELECT {cols}, $source, received_day, {batch_id} FROM incoming_dossier""",
         {"source": source},
     )
     cur.unregister("incoming_dossier")
+
+
+def _replace(cur, source: str, old: list[int]) -> None:
+    """Delete the rows of the replaced batches `old` and the earlier versions of the incoming
+    dossiers; add the days they were received on to `touched_day`.
+
+    A dossier is stored once per source, and a re-sent one (a status update) keeps its day of
+    receipt: its old row is looked for on the incoming days first, which the literal bounds let
+    DuckDB find by row-group min/max (~10 ms instead of a scan of every dossier: ~1 s at 34 M).
+    Only incoming keys not found there (new dossiers, a corrected receipt day) scan the rest.
+    """
+    params = {"source": source}
+    cur.execute("CREATE OR REPLACE TEMP TABLE gone (dossier_id VARCHAR, received_day DATE)")
+    if old:
+        _delete(cur, f"batch_id BETWEEN {min(old)} AND {max(old)}"
+                     f" AND list_contains({old}, batch_id)", params)  # fmt: skip
+    day_lo, day_hi = cur.execute("SELECT min(day), max(day) FROM touched_day").fetchall()[0]
+    _delete(cur, "received_day BETWEEN $lo AND $hi AND dossier_id IN (SELECT dossier_id FROM"
+                 " incoming_dossier)", params | {"lo": day_lo, "hi": day_hi})  # fmt: skip
+    if scalar(cur, f"SELECT EXISTS ({_UNSEEN})"):
+        _delete(cur, f"dossier_id IN ({_UNSEEN})", params)
+    cur.execute(
+        "INSERT INTO touched_day SELECT DISTINCT received_day FROM gone"
+        " EXCEPT SELECT day FROM touched_day"
+    )
+
+
+_UNSEEN = "SELECT dossier_id FROM incoming_dossier EXCEPT SELECT dossier_id FROM gone"
+
+
+def _delete(cur, where: str, params: dict) -> None:
+    """Delete the source's dossiers matching `where`, noting their keys and days in `gone`."""
+    found = cur.sql(
+        f"DELETE FROM dossier WHERE source = $source AND {where}"
+        " RETURNING dossier_id, received_day",
+        params=params,
+    ).to_arrow_table()
+    if found.num_rows:
+        cur.register("found", found)
+        cur.execute("INSERT INTO gone SELECT dossier_id, received_day FROM found")
+        cur.unregister("found")
 
 
 def _with_local_day(frame: pl.DataFrame) -> pl.DataFrame:

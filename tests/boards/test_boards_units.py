@@ -67,3 +67,14 @@ def test_a_source_is_stale_when_its_last_success_is_too_old(wh):
     assert fresh["t"].stale and fresh["never_ran"].stale
     assert as_of(fresh) is not None
     assert not freshness(wh.cursor(), {"t": timedelta(days=100000)})["t"].stale
+
+
+def test_freshness_shows_a_failed_run_that_loaded_nothing(wh):
+    """Freshness is cached; a failed run changes no data version but must still show."""
+    rows = [dossier("a", "Q1-BENNGHE", "2026-03-02 09:00")]
+    wh.load(Batch("t", dossiers=dossiers(rows)), now=datetime(2026, 3, 3, tzinfo=UTC))
+    assert freshness(wh.cursor())["t"].last_status == "ok"
+    wh.loader.record_failure(Batch("t"), "ConnectionError: source down")
+    after = freshness(wh.cursor())["t"]
+    assert (after.last_status, after.last_error) == ("failed", "ConnectionError: source down")
+    assert after.total_loaded == 1 and after.batches == 2
