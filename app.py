@@ -28,6 +28,7 @@ from connectors.demo_sources import owned_units
 from connectors.service import DEMO_PREFIX, FeedService, start_feeds
 from dashboards._index import IocDash
 from dashboards._runtime import Runtime, install, runtime
+from dashboards._warm import Warmer
 from metrics.alerts.rules import load_alerts
 from metrics.alerts.service import configure, evaluate_after_load
 from warehouse import Warehouse, open_warehouse
@@ -58,9 +59,13 @@ def _start_feeds_and_alerts(
     app: dash.Dash, wh: Warehouse, settings: Settings, fresh: bool
 ) -> FeedService:
     """Feeds on their schedules, alerts evaluated after every run and every 15 minutes."""
-    service = start_feeds(
-        app.server, wh, settings, after_run=lambda feed, results: evaluate_after_load(wh)
-    )
+    warmer = Warmer(app.server)
+
+    def after_load(_feed, _results) -> None:
+        evaluate_after_load(wh)
+        warmer()  # the boards' queries, cached before the first screen asks
+
+    service = start_feeds(app.server, wh, settings, after_run=after_load)
     configure(
         wh,
         settings.config_dir,
@@ -73,6 +78,7 @@ def _start_feeds_and_alerts(
             if feed.enabled and name.startswith(DEMO_PREFIX):
                 service.run_now(name)
     evaluate_after_load(wh)
+    warmer()
     if service.scheduler is not None:
         service.scheduler.add_job(
             evaluate_after_load, "interval", minutes=ALERTS_EVERY_MINUTES, args=(wh,), id="alerts"

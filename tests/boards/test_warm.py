@@ -1,0 +1,91 @@
+"""After a load the wall boards and the city page are computed in the background
+(dashboards/_warm.py), so the first screen to ask gets cached answers of the new data."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+
+from config import load_config
+from config.settings import Settings
+from metrics.query import CACHE
+from tests.helpers import dossier, dossiers
+from warehouse import Batch
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+@pytest.fixture
+def server(wh, config, monkeypatch, tmp_path):
+    import dash
+
+    from dashboards import _runtime
+
+    monkeypatch.setattr(_runtime, "_current", _runtime.Runtime(Settings(), config, wh))
+    monkeypatch.setattr(CACHE, "enabled", True)
+    # The page modules register themselves with the Dash app (none are loaded from here).
+    return dash.Dash(__name__, use_pages=True, pages_folder=str(tmp_path)).server
+
+
+def _load(wh, ids: range) -> None:
+    day = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%d 09:00")
+    rows = [dossier(f"d{i}", "Q1-BENNGHE", day, channel="online" if i % 2 else "direct")
+            for i in ids]  # fmt: skip
+    assert wh.load(Batch("desk", dossiers=dossiers(rows))).status == "ok"
+
+
+def _wall_tiles(server) -> str:
+    from dashboards import wall
+    from dashboards._wall_config import wall_config
+
+    with server.test_request_context("/wall"):
+        return str(wall.render_board(wall_config().boards[0], "en"))
+
+
+def test_after_warming_the_wall_and_city_page_read_only_cached_answers(wh, server):
+    from dashboards import units
+    from dashboards._warm import warm
+
+    _load(wh, range(10))
+    warm(server)
+    misses = CACHE.misses
+    before = _wall_tiles(server)
+    with server.test_request_context("/units"):
+        units.layout()
+    assert CACHE.misses == misses  # nothing computed again: every query was warm
+
+    _load(wh, range(10, 30))  # a new load: new data version, the warm answers are of it
+    warm(server)
+    misses = CACHE.misses
+    after = _wall_tiles(server)
+    assert CACHE.misses == misses and after != before
+
+
+def test_a_burst_of_loads_warms_at_most_twice(server, monkeypatch):
+    from dashboards import _warm
+
+    started, release, runs = threading.Event(), threading.Event(), []
+
+    def slow_warm(_server):
+        runs.append(1)
+        started.set()
+        release.wait(10)
+
+    monkeypatch.setattr(_warm, "warm", slow_warm)
+    warmer = _warm.Warmer(server)
+    warmer()
+    assert started.wait(10)
+    for _ in range(5):  # loads during the run: one more run, not five
+        warmer()
+    release.set()
+    for _ in range(100):
+        with warmer._lock:
+            if not warmer._running:
+                break
+        threading.Event().wait(0.05)
+    assert len(runs) == 2
