@@ -297,6 +297,13 @@ def measure_web(data_dir: Path, n: int, browser: bool, config) -> dict:
     return {"callbacks": rows, "wall": wall, "peak_rss_mb": max(x or 0 for x in (rss, rss_cold))}
 
 
+def after_load(data_dir: Path) -> dict:
+    """bench/after_load.py in its own process (it runs the app in process, once)."""
+    run = subprocess.run([sys.executable, "-m", "bench.after_load", "--data-dir", str(data_dir)],
+                         cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 # ---------------------------------------------------------------- report
 def print_span(years: int, r: dict) -> None:
     print(f"\n== {years} year(s): {r['dossiers']:,} dossiers, {r['fact_rows']:,} day facts, "
@@ -324,6 +331,10 @@ def print_span(years: int, r: dict) -> None:
     for size, w in web["wall"].items():
         print(f"wall rendered {size}: first {w['first_s']:.2f} s, median {w['median_s']:.2f} s")
     print(f"app peak RSS: {web['peak_rss_mb']:.0f} MB")
+    if "after_load" in r:
+        from bench.after_load import print_report
+
+        print_report(r["after_load"])
 
 
 def main() -> None:
@@ -375,6 +386,7 @@ def main() -> None:
         span["size_mb"] = path.stat().st_size / 2**20
         if not a.no_web:
             span["web"] = measure_web(data_dir, a.runs, not a.no_browser, config)
+            span["after_load"] = after_load(data_dir)
         report["spans"][years] = span
         print_span(years, span)
         print(f"\nload average now: {os.getloadavg()}")

@@ -31,5 +31,6 @@ def test_the_bench_runs_at_a_tiny_scale(tmp_path: Path):
     callbacks = {c["callback"]: c for c in span["web"]["callbacks"]}
     assert callbacks["wall refresh (board render)"]["metric_statements"] > 0
     assert span["web"]["peak_rss_mb"] > 0
+    assert all(r["after_warmup_ms"]["page /units/HCM"] > 0 for r in span["after_load"]["runs"])
     if not browser:
         assert span["web"]["wall"]["1920x1080"]["median_s"] > 0

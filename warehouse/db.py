@@ -28,15 +28,19 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None 
     return rows[0][0] if rows else None
 
 
+# `frame` reads small results through a DB-API result on purpose (see there). The filter is set
+# once for the process: `warnings.catch_warnings()` around each call is not thread-safe, and
+# page renders read from many threads.
+warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+
+
 def frame(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
     """The result as a polars frame, for the small results boards read (a few hundred rows).
 
     `con.sql(q).pl()` builds a relation first: ~3 ms more per statement here, twice the
     overhead of this path. The copy DuckDB warns about costs microseconds at these sizes.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-        reader = cur.execute(sql, params).to_arrow_reader()
+    reader = cur.execute(sql, params).to_arrow_reader()
     return pl.from_arrow(reader.read_all())
 
 
