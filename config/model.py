@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Literal
 
 UNIT_KINDS = ("city", "department", "district", "ward", "commune", "township")
@@ -116,11 +117,17 @@ class Config:
     def root(self) -> Unit:
         return next(u for u in self.units if u.parent_code is None)
 
+    @cached_property
+    def _unit_rows(self) -> dict[str, tuple[Unit, ...]]:
+        # Boards look units up per row (targets, names): an index, not a scan of every unit.
+        rows: dict[str, list[Unit]] = {}
+        for u in self.units:
+            rows.setdefault(u.code, []).append(u)
+        return {code: tuple(r) for code, r in rows.items()}
+
     def unit(self, code: str, on: date | None = None) -> Unit:
         """The unit's row valid on `on` (default: its latest row). KeyError if unknown."""
-        rows = [u for u in self.units if u.code == code]
-        if not rows:
-            raise KeyError(code)
+        rows = self._unit_rows[code]
         if on is not None:
             rows = [u for u in rows if u.valid_on(on)] or rows
         return max(rows, key=lambda u: u.valid_from)

@@ -407,24 +407,27 @@ def _with_comparisons(con: duckdb.DuckDBPyConnection, config: Config, req: Reque
         empty = slots.clear().drop("slot")
         base, prev, yoy = (parts.get((i,), empty) for i in range(3))
         shifted = {
-            k: v.with_columns(pl.lit(req.start).alias("period"))
+            k: v.lazy().with_columns(pl.lit(req.start).alias("period"))
             for k, v in (("prev", prev), ("yoy", yoy))
         }
     else:
         history = run(con, config, replace(req, start=history_start(req)))
         if req.start == bucket_start(req.start, req.grain):
-            base = history.filter(pl.col("period") >= req.start)
+            base = history.lazy().filter(pl.col("period") >= req.start)
         else:
             base = run(con, config, req)
         year = "52w" if req.grain == "week" else "1y"
         shifted = {
-            "prev": history.with_columns(pl.col("period").dt.offset_by(OFFSETS[req.grain])),
-            "yoy": history.with_columns(pl.col("period").dt.offset_by(year)),
+            "prev": history.lazy().with_columns(pl.col("period").dt.offset_by(OFFSETS[req.grain])),
+            "yoy": history.lazy().with_columns(pl.col("period").dt.offset_by(year)),
         }
+    # One lazy plan, collected once: each eager polars call has a fixed cost of ~0.15 ms.
+    joined = base.lazy()
     for suffix, frame in shifted.items():
-        renamed = frame.select(keys + values).rename({v: f"{v}_{suffix}" for v in values})
-        base = base.join(renamed, on=keys, how="left", nulls_equal=True)
-    return base
+        renamed = frame.lazy().select(keys + values).rename({v: f"{v}_{suffix}" for v in values})
+        joined = joined.join(renamed, on=keys, how="left", nulls_equal=True,
+                             maintain_order="left")
+    return joined.collect()
 
 
 def _with_targets(config: Config, req: Request, frame: pl.DataFrame) -> pl.DataFrame:
