@@ -172,10 +172,11 @@ def heatmap(counts: list[list[int]], lang: str, dark: bool = False, scale: float
 
 def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
           scale: float = 1.0, colors: list[str] | None = None) -> dict:  # fmt: skip
+    texts = [fmt.number(v, 0, lang) for v in values]
     trace = {
         "type": "bar", "x": values, "y": labels, "orientation": "h",
         "marker": {"color": colors or figs.SERIES[0]},
-        "text": [fmt.number(v, 0, lang) for v in values], "textposition": "outside",
+        "text": texts, "textposition": "outside",
         "cliponaxis": False,
         "textfont": {"size": 20 * scale},
         "hovertemplate": "%{y}: %{x}<extra></extra>",
@@ -183,7 +184,10 @@ def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
     return figs.figure([trace], figs.merge(
         figs._base(dark, scale),
         yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 20 * scale}},
-        xaxis={"visible": False, "range": [0, max(values, default=1) * 1.15]},
+        xaxis={"visible": False, "range": [0, max(values, default=1) * 1.02]},
+        # Room for the longest value beside its bar (~0.65 em a digit): a share of the axis
+        # range was too little in a narrow panel, and "2.440" showed as "2.44".
+        margin={"r": 8 + 0.65 * 20 * scale * max(map(len, texts), default=1)},
         separators=figs.separators(lang),
     ))  # fmt: skip
 
