@@ -19,6 +19,7 @@ import polars as pl
 from metrics import scope as _scope
 from metrics.query import cached
 from warehouse.cases import AGE_GROUPS, OPEN_STATUSES, PERSONAL_FIELDS  # noqa: F401 (re-exported)
+from warehouse.db import frame as frame_of
 
 # Roles allowed to see the personal fields of a case. Map the justice department's users to it.
 PERSONAL_DATA_ROLES = frozenset({"justice"})
@@ -115,7 +116,7 @@ def overdue_cases(
     sql = _cases_sql(personal, "days_overdue DESC, c.case_id, c.opened_on DESC", limit)
     return cached(
         cur, None, ("id_overdue_cases", personal, unit_scope or root, today, limit),
-        lambda: cur.sql(sql, params=params).pl(),
+        lambda: frame_of(cur, sql, params),
     )  # fmt: skip
 
 
@@ -178,7 +179,7 @@ def case_counts(
     check_case_scope(role, unit_scope or root)  # who may read it: before any SQL or cache
     params = {"scope": unit_scope or root, "today": today, "open": list(OPEN_STATUSES)}
     frame = cached(cur, None, ("id_case_counts", unit_scope or root, today),
-                   lambda: cur.sql(_COUNTS_SQL, params=params).pl())  # fmt: skip
+                   lambda: frame_of(cur, _COUNTS_SQL, params))  # fmt: skip
     return counts_of(frame)
 
 

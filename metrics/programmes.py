@@ -20,6 +20,7 @@ from config import Config
 from metrics import scope as _scope
 from metrics.query import cached
 from metrics.targets import target_for
+from warehouse.db import frame as frame_of
 
 LOCAL_OFFSET_SECONDS = 7 * 3600
 OFFICE_OPEN = time(7, 30)
@@ -96,7 +97,7 @@ def hour_of_week(
     # A scan of raw dossiers: cached per data version like every metrics query.
     cells = cached(
         cur, None, ("hour_of_week", *sorted(params.items())),
-        lambda: cur.sql(_HEATMAP_SQL, params=params).pl(),
+        lambda: frame_of(cur, _HEATMAP_SQL, params),
     )  # fmt: skip
     dossiers = [[0] * 24 for _ in range(7)]
     qr = [[0] * 24 for _ in range(7)]
@@ -257,7 +258,7 @@ def registry_sync(cur: duckdb.DuckDBPyConnection) -> RegistrySync:
     error is `last_error`) is recorded without bumping the data version, but with a batch id."""
     newest_batch = cur.execute("SELECT max(batch_id) FROM load_batch").fetchall()[0][0]
     frame = cached(cur, None, ("registry_sync", newest_batch),
-                   lambda: cur.sql(_REGISTRY_SQL, params={"m": REGISTRY_MEASURE}).pl())  # fmt: skip
+                   lambda: frame_of(cur, _REGISTRY_SQL, {"m": REGISTRY_MEASURE}))  # fmt: skip
     sources, last_ok, last_error, newest = frame.row(0)
     if not sources:
         return RegistrySync((), None, None, None)
