@@ -30,6 +30,7 @@ from dashboards._i18n import lang_of, t
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
+from dashboards._warm import RECENT
 from metrics import scope
 from metrics.dossiers import SORTABLE, overdue
 from metrics.query import query
@@ -248,6 +249,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
         v = view_from_query(cfg, code or scope.current_unit() or cfg.root.code, query_args,
                             local_today())  # fmt: skip
         scope.check_unit(cfg, v.unit)
+        RECENT.note(v.unit, query_args)  # warmed after each load while people look at it
     except scope.ScopeError:
         return html.Div(
             [html.H1(t("units.title", lang), className="page-title"),

@@ -1,5 +1,6 @@
-"""After a load the wall boards and the city page are computed in the background
-(dashboards/_warm.py), so the first screen to ask gets cached answers of the new data."""
+"""After a load the wall boards, the city page and the unit pages viewed lately are computed in
+the background (dashboards/_warm.py), so the first screen to ask gets cached answers of the new
+data."""
 
 from __future__ import annotations
 
@@ -64,6 +65,47 @@ def test_after_warming_the_wall_and_city_page_read_only_cached_answers(wh, serve
     misses = CACHE.misses
     after = _wall_tiles(server)
     assert CACHE.misses == misses and after != before
+
+
+def test_a_unit_page_viewed_lately_is_warm_after_the_next_load(wh, server, monkeypatch):
+    from dashboards import _warm, units
+
+    monkeypatch.setattr(_warm, "RECENT", _warm.RecentViews())
+    monkeypatch.setattr(units, "RECENT", _warm.RECENT)
+    _load(wh, range(10))
+    with server.test_request_context("/units/Q1-BENNGHE"):
+        units.layout("Q1-BENNGHE", grain="quarter", lang="en")  # someone looks at the ward
+
+    _load(wh, range(10, 30))
+    _warm.warm(server)
+    misses = CACHE.misses
+    with server.test_request_context("/units/Q1-BENNGHE"):
+        page = str(units.layout("Q1-BENNGHE", grain="quarter", lang="vi"))
+    assert CACHE.misses == misses  # the ward's queries were warm, in either language
+    assert "Q1-BENNGHE" in page or "Bến Nghé" in page
+
+    with server.test_request_context("/units/Q1"):  # a page nobody looked at stays cold
+        units.layout("Q1")
+    assert CACHE.misses > misses
+
+
+def test_recent_views_keep_the_newest_few_and_forget_old_ones(monkeypatch):
+    from dashboards import _warm
+
+    clock = [1000.0]
+    monkeypatch.setattr(_warm.time, "monotonic", lambda: clock[0])
+    recent = _warm.RecentViews(size=2, ttl=60)
+    recent.note("Q1", {"lang": "en"})
+    recent.note("Q3", {})
+    recent.note("Q1", {"lang": "vi"})  # the same view in another language: one view
+    assert recent.views() == [("Q1", {}), ("Q3", {})]
+    recent.note("Q5", {"range": "ytd"})
+    assert recent.views() == [("Q5", {"range": "ytd"}), ("Q1", {})]  # Q3 dropped: size 2
+    with recent.replaying():
+        recent.note("Q7", {})  # the warm-up's own replays are not views
+    assert ("Q7", {}) not in recent.views()
+    clock[0] += 61
+    assert recent.views() == []  # nobody looked for over a minute
 
 
 def test_a_burst_of_loads_warms_at_most_twice(server, monkeypatch):
