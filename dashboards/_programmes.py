@@ -50,6 +50,8 @@ from metrics.programmes import (
 from metrics.query import query
 from metrics.targets import status as status_of
 
+TOP_WARDS = 12  # the wards with most open ID-paper cases, charted on a unit's page
+BAR_PX = 34  # height of one bar and its gap, for labels at 20 px
 HEAT_DAYS = 90  # the heat map covers the last 90 days
 REGISTRY_LATE = timedelta(hours=3)
 TEXT: dict[str, dict[str, str]] = {
@@ -76,6 +78,7 @@ TEXT: dict[str, dict[str, str]] = {
     "cases_by": {"vi": "Trường hợp đang giải quyết theo nhóm tuổi", "en": "Open cases by age group"},
     "by_status": {"vi": "Theo trạng thái", "en": "By status"},
     "by_ward": {"vi": "Theo phường, xã (đang giải quyết)", "en": "By ward (open)"},
+    "top_wards": {"vi": f"{TOP_WARDS} nơi nhiều nhất", "en": f"top {TOP_WARDS}"},
     "overdue_cases": {"vi": "Trường hợp quá hạn", "en": "Overdue cases"},
     "personal_hidden": {"vi": "Thông tin cá nhân được ẩn (chỉ vai trò Tư pháp được xem)",
                         "en": "Personal fields hidden (justice role only)"},
@@ -413,6 +416,17 @@ def viewer() -> tuple[str | None, str | None]:
     return (p.role, p.unit) if p is not None else (None, None)
 
 
+def _bars_panel(id_: str, title: str, labels: list[str], values: list[float], lang: str) -> dbc.Col:
+    """A titled bar chart tall enough for every bar's label (plotly drops the labels that do
+    not fit, and shrinks the values inside thin bars)."""
+    return dbc.Col([
+        html.Div(title, className="small text-muted"),
+        dcc.Graph(id=id_, style={"height": f"{max(220, BAR_PX * len(labels) + 16)}px"},
+                  config={**figs.GRAPH_CONFIG, "displayModeBar": False},
+                  figure=hbars(labels, values, lang)),
+    ], md=4)  # fmt: skip
+
+
 def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     """The programmes of `unit`'s subtree over [start, end] (and the current year, quarter)."""
     role, scope = viewer()
@@ -556,29 +570,23 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
              r["id_number"] or ""]
             for r in overdue.iter_rows(named=True)]  # fmt: skip
     statuses = list(counts.by_status.items())
-    wards = list(counts.by_ward.items())[:12]
+    wards = list(counts.by_ward.items())[:TOP_WARDS]
     return [
         html.H6(tx("cases", lang)),
         html.Div([_kv(tx("open", lang), fmt.number(counts.open, 0, lang), "units-prog-cases-open"),
                   _kv(tx("overdue", lang), fmt.number(counts.overdue, 0, lang),
                       "units-prog-cases-overdue")], className="d-flex gap-4"),
         dbc.Row([
-            dbc.Col([html.Div(tx("by_status", lang), className="small text-muted"),
-                     dcc.Graph(id="units-prog-cases-status", style={"height": "220px"},
-                               config={**figs.GRAPH_CONFIG, "displayModeBar": False},
-                               figure=hbars([_named(STATUS_NAMES, s, lang) for s, _ in statuses],
-                                            [n for _, n in statuses], lang))], md=4),
-            dbc.Col([html.Div(tx("cases_by", lang), className="small text-muted"),
-                     dcc.Graph(id="units-prog-cases-age", style={"height": "220px"},
-                               config={**figs.GRAPH_CONFIG, "displayModeBar": False},
-                               figure=hbars([a for a in AGE_GROUPS if a in counts.by_age_group],
-                                            [counts.by_age_group[a] for a in AGE_GROUPS
-                                             if a in counts.by_age_group], lang))], md=4),
-            dbc.Col([html.Div(tx("by_ward", lang), className="small text-muted"),
-                     dcc.Graph(id="units-prog-cases-ward", style={"height": "220px"},
-                               config={**figs.GRAPH_CONFIG, "displayModeBar": False},
-                               figure=hbars([_ward_name(w, lang) for w, _ in wards],
-                                            [n for _, n in wards], lang))], md=4),
+            _bars_panel("units-prog-cases-status", tx("by_status", lang),
+                        [_named(STATUS_NAMES, s, lang) for s, _ in statuses],
+                        [n for _, n in statuses], lang),
+            _bars_panel("units-prog-cases-age", tx("cases_by", lang),
+                        [a for a in AGE_GROUPS if a in counts.by_age_group],
+                        [counts.by_age_group[a] for a in AGE_GROUPS if a in counts.by_age_group],
+                        lang),
+            _bars_panel("units-prog-cases-ward", tx("by_ward", lang)
+                        + (f" · {tx('top_wards', lang)}" if len(counts.by_ward) > TOP_WARDS else ""),
+                        [_ward_name(w, lang) for w, _ in wards], [n for _, n in wards], lang),
         ], className="g-2"),
         html.Div([
             html.Span(tx("overdue_cases", lang) + ("" if personal else f" — {tx('personal_hidden', lang)}"),

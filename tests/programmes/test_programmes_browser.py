@@ -68,6 +68,10 @@ def test_drill_down_has_each_programme_for_the_city(demo_app, page: Page, screen
                 "units-prog-no-paper"):  # fmt: skip
         assert page.locator(f"#{id_}").inner_text().strip(), id_
     assert page.locator("#units-prog-dti-table tbody tr").count() == 16  # every department
+    # Each ward bar has its name beside it (plotly drops the tick labels that do not fit).
+    wards = page.locator("#units-prog-cases-ward")
+    bars = wards.locator(".bars .point").count()
+    assert bars >= 10 and wards.locator(".ytick").count() == bars
     # The admin is not the justice role: the overdue cases list hides personal fields.
     table = page.locator("#units-prog-cases-table").inner_text()
     assert "•••" in table and not re.search(r"\b000\d{9}\b", table)
