@@ -125,6 +125,14 @@ class Config:
             rows.setdefault(u.code, []).append(u)
         return {code: tuple(r) for code, r in rows.items()}
 
+    @cached_property
+    def targets_by_year(self) -> dict[tuple[str, int], dict[str | None, float]]:
+        """(metric, year) → {unit code, or None city-wide: target}, looked up per board row."""
+        index: dict[tuple[str, int], dict[str | None, float]] = {}
+        for t in self.targets:
+            index.setdefault((t.metric, t.year), {})[t.unit_code] = t.value
+        return index
+
     def unit(self, code: str, on: date | None = None) -> Unit:
         """The unit's row valid on `on` (default: its latest row). KeyError if unknown."""
         rows = self._unit_rows[code]

@@ -12,9 +12,7 @@ Status = Literal["ok", "warning", "critical", "no_data", "no_target"]
 
 def target_for(config: Config, metric: str, year: int, unit_code: str | None) -> float | None:
     """The unit's own target, else its nearest ancestor's, else the city-wide one, else None."""
-    by_unit = {
-        t.unit_code: t.value for t in config.targets if t.metric == metric and t.year == year
-    }
+    by_unit = config.targets_by_year.get((metric, year))
     if not by_unit:
         return None
     if unit_code is not None:
