@@ -90,7 +90,9 @@ def _load_dossiers(cur, frame: pl.DataFrame, batch_id: int, source: str, old: li
     [min, max] overlaps the key range of an earlier batch of the source (ranges are kept per
     batch in `load_batch`). Month-by-month exports with growing keys skip it. See `_replace`.
     """
-    cur.register("incoming_dossier", frame.to_arrow())
+    # String-view columns are handed over as they are; the default (large_string) copies every
+    # string first: ~0.07 s per 1M dossiers.
+    cur.register("incoming_dossier", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     cols = ", ".join(DOSSIER_SCHEMA)
     lo, hi = cur.execute(
         "SELECT min(dossier_id), max(dossier_id) FROM incoming_dossier"
