@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bench.boards import CASES
@@ -51,15 +51,16 @@ def _first_requests(client, headers) -> dict[str, float]:
 
 
 def measure(data_dir: Path, loads: int = 3) -> dict:
-    from app import create_app
-    from config.settings import Settings
+    add_user(data_dir)
+    # Importing `app` builds the app from IOC_* variables, as gunicorn does (`app:server`): that
+    # one app is measured. (Calling create_app after the import ran a second app on ./data,
+    # whose threads could still be querying at exit: DuckDB then aborted the process.)
+    os.environ.update(IOC_DATA_DIR=str(data_dir), IOC_DEMO="0", IOC_SCHEDULER="0")
+    from app import app
     from dashboards._runtime import runtime
     from dashboards._warm import warm
     from warehouse import Batch
 
-    add_user(data_dir)
-    settings = replace(Settings.from_env(), data_dir=data_dir, demo=False, scheduler=False)
-    app = create_app(settings)
     wh = runtime().warehouse
     warm(app.server)  # whatever the start-up warm-up has not finished yet
     client, headers = _client(app)
