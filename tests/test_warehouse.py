@@ -124,6 +124,25 @@ def test_a_failing_batch_leaves_the_warehouse_as_it_was(tmp_path: Path, config, 
     assert status == "failed" and error == "OSError: disk on fire"
 
 
+def test_the_loaders_thread_reads_in_insertion_order_after_a_load_and_a_failed_one(
+    tmp_path: Path, config, monkeypatch
+):
+    # Loads write unordered (compact row groups); the loader's thread reads through the same
+    # cursor afterwards, and its results without ORDER BY must keep their order.
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    wh.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")])))
+    assert scalar(wh.cursor(), setting) is True
+
+    def crash(*args, **kwargs):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr("warehouse.loading.refresh_dossier_days", crash)
+    result = wh.load(Batch("desk", dossiers=dossiers([dossier("b", "Q1-BENNGHE", "2024-03-05 09:00")])))
+    assert result.status == "failed" and "disk on fire" in result.error
+    assert scalar(wh.cursor(), setting) is True
+
+
 def test_reports_check_numerators_against_denominators(tmp_path: Path, config):
     wh = open_warehouse(tmp_path / "w.duckdb", config)
     from datetime import date

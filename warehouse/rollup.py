@@ -12,7 +12,7 @@ from datetime import date, datetime
 import duckdb
 
 from config import Config
-from warehouse.db import Database
+from warehouse.db import Database, unordered_writes
 
 FACT_KEYS = (
     "source",
@@ -42,12 +42,12 @@ def sync_catalog(db: Database, config: Config, as_of: datetime) -> bool:
     fingerprint = catalog_fingerprint(config)
     if db.meta("measures_fingerprint") == fingerprint:
         if db.meta("month_rollup_fingerprint") != fingerprint:  # fact_month is new (006)
-            with db.transaction() as cur:
+            with unordered_writes(db.cursor()), db.transaction() as cur:
                 _sync_columns(cur, config, "fact_month")
                 refresh_months(cur, None, None)
                 Database.set_meta(cur, "month_rollup_fingerprint", fingerprint)
         return False
-    with db.transaction() as cur:
+    with unordered_writes(db.cursor()), db.transaction() as cur:
         for table in ("fact", "fact_month"):
             _sync_columns(cur, config, table)
         cur.execute("DELETE FROM fact")
