@@ -22,7 +22,6 @@ from metrics.query import cached
 from metrics.targets import target_for
 from warehouse.db import frame as frame_of
 
-LOCAL_OFFSET_SECONDS = 7 * 3600
 OFFICE_OPEN = time(7, 30)
 OFFICE_CLOSE = time(17, 0)
 DTI_COMPONENTS = (
@@ -46,22 +45,14 @@ def is_after_hours(local: datetime) -> bool:
 
 # ---- 1. QR at communes: hour-of-week heat map ------------------------------------------------
 
+# From the hour rollup (warehouse/rollup.py: fact_hour), which counts after hours by the minute.
 _HEATMAP_SQL = """
-SELECT CAST((floor((epoch(d.received_at) + $offset) / 86400) + 3) % 7 AS INTEGER) AS weekday,
-       CAST(floor((epoch(d.received_at) + $offset) / 3600) % 24 AS INTEGER) AS hour,
-       count(*) AS dossiers,
-       count(*) FILTER (WHERE d.submit_method = 'qr') AS qr,
-       -- by the minute: the 07:00 and 17:00 cells hold both office and after hours
-       count(*) FILTER (WHERE (CAST(floor((epoch(d.received_at) + $offset) / 86400)
-                    AS BIGINT) + 3) % 7 >= 5
-                 OR CAST(floor((epoch(d.received_at) + $offset) / 60) AS BIGINT) % 1440
-                    NOT BETWEEN 450 AND 1019) AS after_hours
-FROM dossier d
-JOIN procedure p ON p.code = d.procedure_code
-JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope
-     AND d.received_day BETWEEN s.valid_from AND s.valid_to
-WHERE d.received_day BETWEEN $start AND $end AND p.level = 'commune'
-  AND ($online_only = false OR d.channel = 'online')
+SELECT CAST(isodow(h.day) - 1 AS INTEGER) AS weekday, CAST(h.hour AS INTEGER) AS hour,
+       sum(h.dossiers) AS dossiers, sum(h.qr) AS qr, sum(h.after_hours) AS after_hours
+FROM fact_hour h
+JOIN unit_tree s ON s.descendant = h.unit_code AND s.ancestor = $scope
+     AND h.day BETWEEN s.valid_from AND s.valid_to
+WHERE h.day BETWEEN $start AND $end AND ($online_only = false OR h.online)
 GROUP BY ALL
 """
 
@@ -92,9 +83,7 @@ def hour_of_week(
     office is closed for the whole hour; 07:00–08:00 holds both (07:30 opens), so `after_hours`
     is counted by the minute in SQL, not from the cells."""
     _scope.check_code(scope)  # who may read it: before any SQL
-    params = {"scope": scope, "start": start, "end": end, "offset": LOCAL_OFFSET_SECONDS,
-              "online_only": online_only}  # fmt: skip
-    # A scan of raw dossiers: cached per data version like every metrics query.
+    params = {"scope": scope, "start": start, "end": end, "online_only": online_only}
     cells = cached(
         cur, None, ("hour_of_week", *sorted(params.items())),
         lambda: frame_of(cur, _HEATMAP_SQL, params),

@@ -208,6 +208,8 @@ def test_a_batch_mixing_status_updates_a_moved_receipt_day_and_new_dossiers_upse
     assert cur.execute("SELECT sum(received), sum(received_online) FROM fact_month").fetchall() == [
         (5, 1)
     ]
+    hours = dict(cur.execute("SELECT day, sum(dossiers) FROM fact_hour GROUP BY 1").fetchall())
+    assert hours == per_day
     w.close()
 
 
@@ -240,3 +242,66 @@ def test_the_fast_iso_reader_agrees_with_the_general_one():
     fast = frame.select(_iso_instant(pl.col("a"))).to_series().to_list()
     general = frame.select(_timestamp(pl.col("a"), Parse(), pl.String)).to_series().to_list()
     assert fast[:3] == general[:3] and fast[3:] == [None] * 4  # the rest: the general reader
+
+
+# The heat map as it was read before the hour rollup: a scan of the raw dossiers.
+RAW_HEATMAP_SQL = """
+SELECT CAST((floor((epoch(d.received_at) + 25200) / 86400) + 3) % 7 AS INTEGER) AS weekday,
+       CAST(floor((epoch(d.received_at) + 25200) / 3600) % 24 AS INTEGER) AS hour,
+       count(*) AS dossiers, count(*) FILTER (WHERE d.submit_method = 'qr') AS qr,
+       count(*) FILTER (WHERE (CAST(floor((epoch(d.received_at) + 25200) / 86400) AS BIGINT)
+                               + 3) % 7 >= 5
+           OR CAST(floor((epoch(d.received_at) + 25200) / 60) AS BIGINT) % 1440
+              NOT BETWEEN 450 AND 1019) AS after_hours
+FROM dossier d JOIN procedure p ON p.code = d.procedure_code
+JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope
+     AND d.received_day BETWEEN s.valid_from AND s.valid_to
+WHERE d.received_day BETWEEN $start AND $end AND p.level = 'commune'
+  AND ($online_only = false OR d.channel = 'online')
+GROUP BY ALL
+"""
+
+
+@pytest.mark.parametrize("scope,start,end,online_only", [
+    ("HCM", date(2025, 11, 23), date(2026, 11, 22), False),
+    ("HCM", date(2025, 5, 1), date(2026, 11, 22), True),
+    ("Q1", date(2026, 2, 3), date(2026, 9, 17), False),
+    ("CCHI-NHUANDUC", date(2025, 5, 1), date(2026, 11, 22), False),
+])  # fmt: skip
+def test_the_hour_rollup_gives_the_heat_map_of_the_raw_dossiers(
+    wh, config, scope, start, end, online_only
+):
+    from metrics.programmes import hour_of_week
+
+    heat = hour_of_week(wh.cursor(), scope, start, end, online_only)
+    params = {"scope": scope, "start": start, "end": end, "online_only": online_only}
+    raw = wh.cursor().execute(RAW_HEATMAP_SQL, params).fetchall()
+    dossiers = [[0] * 24 for _ in range(7)]
+    qr = [[0] * 24 for _ in range(7)]
+    for weekday, hour, n, q, _ in raw:
+        dossiers[weekday][hour], qr[weekday][hour] = n, q
+    assert heat.total > 0
+    assert (heat.dossiers, heat.qr) == (dossiers, qr)
+    assert heat.after_hours == sum(r[4] for r in raw)
+
+
+def test_a_warehouse_from_before_the_hour_rollup_gets_it_filled_at_start(tmp_path: Path, config):
+    path = tmp_path / "w.duckdb"
+    w = open_warehouse(path, config)
+    w.load(Batch("desk", dossiers=dossiers([
+        dossier("A", "Q1-BENNGHE", "2024-03-04 09:00", channel="online"),
+        dossier("B", "Q1-BENNGHE", "2024-03-09 18:30", submit_method="qr"),
+    ])))  # fmt: skip
+    expected = w.cursor().execute("SELECT * FROM fact_hour ORDER BY ALL").fetchall()
+    assert len(expected) == 2
+    # As a file written before migration 009 has it: no table, no fingerprint.
+    cur = w.cursor()
+    cur.execute("DROP TABLE fact_hour")
+    cur.execute("DELETE FROM schema_migration WHERE version = 9")
+    cur.execute("DELETE FROM meta WHERE key = 'hour_rollup_fingerprint'")
+    version = w.data_version()
+    w.close()
+    again = open_warehouse(path, config)
+    assert again.cursor().execute("SELECT * FROM fact_hour ORDER BY ALL").fetchall() == expected
+    assert again.data_version() > version  # cached heat maps of the old file are not reused
+    again.close()

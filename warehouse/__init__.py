@@ -12,7 +12,7 @@ from config import Config
 from warehouse.db import Database, scalar
 from warehouse.loading import Batch, BatchResult, Loader, Reject
 from warehouse.reference import write_reference
-from warehouse.rollup import sync_catalog
+from warehouse.rollup import sync_catalog, sync_hours
 
 __all__ = ["Batch", "BatchResult", "Reject", "Warehouse", "open_warehouse"]
 
@@ -62,4 +62,5 @@ def open_warehouse(path: Path | str, config: Config, now: datetime | None = None
     with db.transaction() as cur:
         write_reference(cur, config)
     sync_catalog(db, config, now or datetime.now(UTC))
+    sync_hours(db)
     return Warehouse(db, config, Loader(db, config))

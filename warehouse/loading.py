@@ -17,7 +17,12 @@ import polars as pl
 
 from config import Config
 from warehouse.db import LOCAL_TZ, Database, scalar, unordered_writes
-from warehouse.rollup import refresh_dossier_days, refresh_months, refresh_report_periods
+from warehouse.rollup import (
+    refresh_dossier_days,
+    refresh_hours,
+    refresh_months,
+    refresh_report_periods,
+)
 from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, conform
 from warehouse.validate import check_dossiers, check_reports
 
@@ -296,6 +301,7 @@ class Loader:
                 _open_days(cur, batch.source, since and datetime.fromisoformat(since), now)
                 t = time.perf_counter()
                 refresh_dossier_days(cur, self.config, batch.source, "touched_day", now)
+                refresh_hours(cur, batch.source, "touched_day")
                 rollup_seconds += time.perf_counter() - t
                 Database.set_meta(cur, refreshed_key, now.isoformat())
                 months |= _months(cur, "SELECT DISTINCT date_trunc('month', day) FROM touched_day")

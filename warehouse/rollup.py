@@ -7,6 +7,7 @@ their own grain per (period, unit, procedure). One DOUBLE column per catalog mea
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date, datetime
 
 import duckdb
@@ -122,6 +123,21 @@ def _dossier_measures(config: Config) -> str:
     return ",\n    ".join(parts)
 
 
+def _days(
+    cur: duckdb.DuckDBPyConnection, days_table: str | None
+) -> tuple[dict, Callable[[str], str]] | None:
+    """Bound parameters and a filter-maker for the days listed in `days_table` (a table or view
+    with one column `day`; every day if None), or None when it lists no day."""
+    if days_table is None:
+        return {}, lambda column: ""
+    lo, hi = cur.execute(f"SELECT min(day), max(day) FROM {days_table}").fetchall()[0]
+    if lo is None:
+        return None
+    # The literal bounds let DuckDB skip row groups by their min/max (zone maps).
+    days = f"(SELECT day FROM {days_table})"
+    return {"lo": lo, "hi": hi}, lambda c: f"AND {c} BETWEEN $lo AND $hi AND {c} IN {days}"
+
+
 def refresh_dossier_days(
     cur: duckdb.DuckDBPyConnection,
     config: Config,
@@ -129,23 +145,17 @@ def refresh_dossier_days(
     days_table: str | None,
     as_of: datetime,
 ) -> None:
-    """Recompute the day facts of `source` for the days listed in `days_table` (all if None).
-
-    `days_table` is a table or view with one column `day`.
-    """
-    params: dict = {"source": source}
-    day_filter = fact_filter = ""
-    if days_table is not None:
-        lo, hi = cur.execute(f"SELECT min(day), max(day) FROM {days_table}").fetchall()[0]
-        if lo is None:
-            return
-        # The literal bounds let DuckDB skip row groups by their min/max (zone maps).
-        params |= {"lo": lo, "hi": hi}
-        days = f"(SELECT day FROM {days_table})"
-        day_filter = f"AND received_day BETWEEN $lo AND $hi AND received_day IN {days}"
-        fact_filter = f"AND period_start BETWEEN $lo AND $hi AND period_start IN {days}"
+    """Recompute the day facts of `source` for the days listed in `days_table` (all if None)."""
+    days = _days(cur, days_table)
+    if days is None:
+        return
+    bounds, within = days
+    params: dict = {"source": source} | bounds
+    day_filter = within("received_day")
     cur.execute(
-        f"DELETE FROM fact WHERE source = $source AND channel IS NOT NULL {fact_filter}", params
+        "DELETE FROM fact WHERE source = $source AND channel IS NOT NULL"
+        f" {within('period_start')}",
+        params,
     )
     cols = ", ".join(f'"{c}"' for c in config.measures)
     # Grouped by the four keys that vary; the others follow from them and are added after:
@@ -208,3 +218,45 @@ def refresh_report_periods(
         """,
         params,
     )
+
+
+# Local wall time is UTC+7 all year (no daylight saving since 1975): the hour and minute of day
+# follow from the epoch. Office hours are 07:30–17:00 (minutes 450–1019), Monday to Friday.
+_HOUR_SQL = """
+INSERT INTO fact_hour (source, day, unit_code, hour, online, dossiers, qr, after_hours)
+SELECT d.source, d.received_day, d.unit_code,
+       CAST(floor((epoch(d.received_at) + 25200) / 3600) % 24 AS TINYINT) AS hour,
+       d.channel = 'online' AS online, count(*),
+       count(*) FILTER (WHERE d.submit_method = 'qr'),
+       count(*) FILTER (WHERE isodow(d.received_day) >= 6
+           OR CAST(floor((epoch(d.received_at) + 25200) / 60) AS BIGINT) % 1440
+              NOT BETWEEN 450 AND 1019)
+FROM dossier d JOIN procedure p ON p.code = d.procedure_code
+WHERE p.level = 'commune' {where}
+GROUP BY d.source, d.received_day, d.unit_code, hour, online
+"""
+_HOUR_FINGERPRINT = hashlib.sha256(_HOUR_SQL.encode()).hexdigest()[:16]
+
+
+def refresh_hours(cur: duckdb.DuckDBPyConnection, source: str | None, days_table: str | None) -> None:
+    """Recompute the hour facts (`fact_hour`) of `source` (all if None) for the days listed in
+    `days_table` (all if None)."""
+    days = _days(cur, days_table)
+    if days is None:
+        return
+    bounds, within = days
+    params = bounds | ({} if source is None else {"source": source})
+    by_source = "" if source is None else "AND source = $source"
+    cur.execute(f"DELETE FROM fact_hour WHERE true {by_source} {within('day')}", params)
+    cur.execute(_HOUR_SQL.format(where=f"{by_source} {within('received_day')}"), params)
+
+
+def sync_hours(db: Database) -> bool:
+    """Fill `fact_hour` whole when it is new or its definition changed. True if it was."""
+    if db.meta("hour_rollup_fingerprint") == _HOUR_FINGERPRINT:
+        return False
+    with unordered_writes(db.cursor()), db.transaction() as cur:
+        refresh_hours(cur, None, None)
+        Database.set_meta(cur, "hour_rollup_fingerprint", _HOUR_FINGERPRINT)
+        Database.bump_data_version(cur)
+    return True
