@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -100,7 +101,7 @@ def _user(row: Any) -> User:
 class UserStore:
     """Accounts, wall tokens and audit log in one SQL database (created on first use)."""
 
-    def __init__(self, url: str, unit_codes: set[str] | None = None):
+    def __init__(self, url: str, unit_codes: AbstractSet[str] | None = None):
         kw: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kw["connect_args"] = {"check_same_thread": False, "timeout": 15}

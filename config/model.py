@@ -140,8 +140,13 @@ class Config:
             rows = [u for u in rows if u.valid_on(on)] or rows
         return max(rows, key=lambda u: u.valid_from)
 
-    def unit_codes(self) -> set[str]:
-        return {u.code for u in self.units}
+    @cached_property
+    def _unit_code_set(self) -> frozenset[str]:
+        return frozenset(self._unit_rows)
+
+    def unit_codes(self) -> frozenset[str]:
+        """Every unit code (built once: boards ask per row)."""
+        return self._unit_code_set
 
     def children(self, code: str, on: date) -> list[Unit]:
         return [u for u in self.units if u.parent_code == code and u.valid_on(on)]

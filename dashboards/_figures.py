@@ -33,7 +33,7 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 WALL_CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
 
 
-def _template() -> dict:
+def template() -> dict:
     """Plotly's default template as `go.Figure` would embed it (what every figure was drawn
     with), built once: the figures below are plain dicts, which Dash sends as they are."""
     global _TEMPLATE
@@ -71,7 +71,7 @@ def _base(dark: bool, scale: float, height: int | None = None) -> dict:
         "xaxis": {"gridcolor": grid, "zerolinecolor": grid},
         "yaxis": {"gridcolor": grid, "zerolinecolor": grid},
         "showlegend": False,
-        "template": _template(),
+        "template": template(),
     }
     if height is not None:
         layout["height"] = height

@@ -214,6 +214,24 @@ def test_exports_match_the_screen(demo_app, page: Page, console_errors, tmp_path
     assert console_errors == []
 
 
+def test_grouping_the_explorer_by_unit_charts_the_largest_units(
+    demo_app, page: Page, console_errors, screenshot_dir
+):
+    page.goto(f"{demo_app.url}/explore?lang=en")
+    page.wait_for_selector("#explore-graph .js-plotly-plot .scatterlayer .trace")
+    page.click("#explore-group")
+    page.get_by_role("option", name="Unit", exact=True).click()
+    # One line per unit, the 12 largest by dossiers, each named in the legend.
+    traces = page.locator("#explore-graph .scatterlayer .trace")
+    expect(traces).to_have_count(12, timeout=30_000)
+    legend = page.locator("#explore-graph .legend .legendtext").all_text_contents()
+    assert len(legend) == 12 and "District 1" in legend, legend
+    rows = page.locator("#explore-count").inner_text()
+    assert int(rows.split()[0].replace(",", "")) > 12 * 12  # the grid keeps every unit
+    page.screenshot(path=str(screenshot_dir / "explore-by-unit.png"), full_page=True)
+    assert console_errors == []
+
+
 def _post(url: str, headers: dict[str, str]) -> tuple[int, dict]:
     req = urllib.request.Request(url, data=b"{}", method="POST",
                                  headers={"Content-Type": "application/json", **headers})  # fmt: skip
