@@ -27,6 +27,7 @@ from dashboards._components import (
     status_badge,
 )
 from dashboards._i18n import lang_of, t
+from dashboards._parallel import gather
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
@@ -264,21 +265,28 @@ def layout(code: str | None = None, **query_args) -> html.Div:
         )  # fmt: skip
     today = local_today()
     unit = cfg.unit(v.unit, today)
-    children_fig = _by_unit(v, v.unit, lang) if cfg.children(v.unit, today) else None
-    peers_fig = (
-        _by_unit(v, unit.parent_code, lang, kind=unit.kind, highlight=v.unit)
-        if unit.parent_code and scope.allows(cfg, unit.parent_code)  # peers: only within scope
-        else None
+    has_children = bool(cfg.children(v.unit, today))
+    has_peers = bool(unit.parent_code) and scope.allows(cfg, unit.parent_code)  # within scope
+    by_sector = not v.sector and not v.procedure
+    # Every clickable graph is always in the layout (hidden when it does not apply), so the
+    # navigation callback always has all its inputs.
+    (programmes, trend, summary, children_fig, peers_fig, sector_fig,
+     procedure_fig, freshness) = gather(  # fmt: skip
+        lambda: programmes_section(v.unit, v.start, v.end, lang),  # issue 8: _programmes.py
+        lambda: _trend(v, lang),
+        lambda: _summary(v, lang),
+        lambda: _by_unit(v, v.unit, lang) if has_children else None,
+        lambda: _by_unit(v, unit.parent_code, lang, kind=unit.kind, highlight=v.unit)
+        if has_peers else None,
+        lambda: _by_dim(v, "sector", lang) if by_sector else None,
+        lambda: _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None,
+        current_freshness,
     )
     hint = t("units.click_hint", lang)
     sections = [
-        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", _trend(v, lang), False)), lg=8),
-        dbc.Col(_card(unit.name(lang), _summary(v, lang)), lg=4),
+        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, False)), lg=8),
+        dbc.Col(_card(unit.name(lang), summary), lg=4),
     ]
-    # Every clickable graph is always in the layout (hidden when it does not apply), so the
-    # navigation callback always has all its inputs.
-    sector_fig = _by_dim(v, "sector", lang) if not v.sector and not v.procedure else None
-    procedure_fig = _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None
     panels = [
         ("units-children", t("units.children", lang), children_fig),
         ("units-peers", t("units.peers", lang), peers_fig),
@@ -300,7 +308,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             html.Div(
                 [
                     html.H1(unit.name(lang), className="page-title mb-0", id="units-title"),
-                    as_of_line(current_freshness(), lang, "units-as-of"),
+                    as_of_line(freshness, lang, "units-as-of"),
                 ],
                 className="d-flex justify-content-between align-items-baseline flex-wrap",
             ),
@@ -308,7 +316,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             _controls(v, lang),
             dbc.Row(sections),
             dbc.Row(grid),
-            programmes_section(v.unit, v.start, v.end, lang),  # issue 8: dashboards/_programmes.py
+            programmes,
             _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
                                              _overdue_grid(v, lang)]),
         ],

@@ -22,6 +22,7 @@ from dashboards import _format as fmt
 from dashboards._alerts import strip_items
 from dashboards._components import alert_strip, as_of_line, current_freshness, status_badge
 from dashboards._i18n import lang_of, t
+from dashboards._parallel import gather
 from dashboards._runtime import local_today, runtime
 from dashboards._wall_config import MIN_REFRESH, Board, wall_config
 from metrics.kpi import Kpi, kpis
@@ -89,16 +90,25 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
 
         return render_wall(board, lang, scale)
     rt = runtime()
-    cfg, cur = rt.config, rt.warehouse.cursor()
+    cfg = rt.config
     today = local_today()
     start = today.replace(day=1)
-    tiles = kpis(cur, cfg, today, board.tiles)
-    history = query(cur, cfg, board.tiles, "month", add_months(start, -11), today, targets=False)
+
+    def cur():  # the cursor of the thread the section runs in
+        return rt.warehouse.cursor()
+
+    tiles, history, ranked_frame, fresh, alerts = gather(
+        lambda: kpis(cur(), cfg, today, board.tiles),
+        lambda: query(cur(), cfg, board.tiles, "month", add_months(start, -11), today,
+                      targets=False),
+        lambda: rank_units(cur(), cfg, board.map_metric, start, today, {"unit_kind": "district"}),
+        current_freshness,
+        lambda: strip_items(lang),
+    )  # fmt: skip
     periods = history["period"].to_list()
     sparks = {m: (periods, history[m].to_list()) for m in board.tiles}
 
     metric = cfg.metrics[board.map_metric]
-    ranked_frame = rank_units(cur, cfg, board.map_metric, start, today, {"unit_kind": "district"})
     ranked = [
         {
             "code": r["unit_code"],
@@ -117,7 +127,6 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
     lowest = sorted(worst[:RANKED], key=lambda r: r["rank"])
     worst_names = ", ".join(r["name"] for r in worst[:3])
     city_target = tiles[0].target if tiles and tiles[0].metric == board.map_metric else None
-    fresh = current_freshness()
 
     return html.Div(
         [
@@ -192,7 +201,7 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
                 ],
                 className="wall-bottom",
             ),
-            alert_strip(strip_items(lang), lang, "wall-alerts"),
+            alert_strip(alerts, lang, "wall-alerts"),
         ],
         className="wall-board",
         id=f"wall-board-{board.key}",

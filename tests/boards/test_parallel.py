@@ -1,0 +1,36 @@
+"""Page sections built at the same time still run as the request that asked for them."""
+
+from __future__ import annotations
+
+import threading
+
+import flask
+import pytest
+
+from dashboards._parallel import gather
+from metrics import scope
+
+
+def test_sections_keep_the_viewers_unit_scope_and_the_request():
+    app = flask.Flask(__name__)
+    threads: set[int] = set()
+
+    def section():
+        threads.add(threading.get_ident())
+        return scope.current_unit(), flask.request.path
+
+    with app.test_request_context("/units/Q8"), scope.restricted("Q8"):
+        results = gather(*[section] * 6)
+    assert results == [("Q8", "/units/Q8")] * 6
+    assert len(threads) > 1  # they did run elsewhere
+    # The pool's threads are reused: nothing of this viewer's scope stays behind in them.
+    assert gather(*[scope.current_unit] * 6) == [None] * 6
+
+
+def test_a_failing_section_fails_the_page_and_results_keep_their_order():
+    def boom():
+        raise scope.ScopeError("outside")
+
+    with pytest.raises(scope.ScopeError):
+        gather(lambda: 1, boom, lambda: 3)
+    assert gather(lambda: "a", lambda: "b", lambda: "c") == ["a", "b", "c"]
