@@ -9,18 +9,27 @@ every scope check and every cached result is the same as when they run one after
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-# Sections never submit sections themselves, so request threads waiting on the pool cannot
-# deadlock it.
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ioc-section")
+_in_pool = threading.local()
+
+
+def _mark() -> None:
+    _in_pool.on = True
+
+
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ioc-section", initializer=_mark)
 
 
 def gather(*sections: Callable[[], Any]) -> list[Any]:
     """Each section's result, in order; the first runs in this thread. A section's exception is
-    raised here."""
+    raised here. Called from a section itself, the sections run in line: a pool thread waiting
+    on the pool could otherwise wait for ever once every thread of it waits."""
+    if getattr(_in_pool, "on", False):
+        return [s() for s in sections]
     futures = [_POOL.submit(contextvars.copy_context().run, s) for s in sections[1:]]
     first = sections[0]()
     return [first, *(f.result() for f in futures)]

@@ -28,6 +28,7 @@ from dashboards._components import (
 )
 from dashboards._export import to_csv
 from dashboards._i18n import t
+from dashboards._parallel import gather
 from dashboards._runtime import local_today, runtime
 from metrics.id_cases import (
     AGE_GROUPS,
@@ -430,19 +431,17 @@ def _bars_panel(id_: str, title: str, labels: list[str], values: list[float], la
 def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     """The programmes of `unit`'s subtree over [start, end] (and the current year, quarter)."""
     role, scope = viewer()
-    rt = runtime()
-    cfg, cur = rt.config, rt.warehouse.cursor()
+    cfg = runtime().config
     today = local_today()
     kind = cfg.unit(unit, today).kind
-    rates = query(cur, cfg, ["qr_count", "qr_share_online", "after_hours_rate",
-                             "business_registry_reuse_rate", "e_result_only_rate"],
-                  "total", start, end, {"unit": unit})  # fmt: skip
+    got = _section_reads(unit, kind, start, end, lang, role, scope, today)
+    rates = got["rates"]
     row = rates.row(0, named=True) if rates.height else {}
     blocks: list = []
 
     # 1. QR at communes (every unit but a department: departments have no commune procedures).
     if kind != "department":
-        heat = hour_of_week(cur, unit, start, end)
+        heat = got["heat"]
         blocks.append(dbc.Col([
             html.H6(tx("qr", lang)),
             _kv(cfg.metrics["qr_count"].name(lang),
@@ -453,12 +452,12 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
             dcc.Graph(id="units-prog-heatmap", figure=heatmap(heat.dossiers, lang),
                       config={**figs.GRAPH_CONFIG, "displayModeBar": False},
                       style={"height": "260px"}),
-            *([_per_commune(unit, start, end, lang)] if kind == "district" else []),
+            *([got["per_commune"]] if kind == "district" else []),
         ], lg=6))  # fmt: skip
 
     # 2. DTI (departments, and the city's table).
     if kind in ("department", "city"):
-        table, average, _ = dti_summary()
+        table, average, _ = got["dti"]
         if kind == "department":
             table = table.filter(table["unit_code"] == unit)
         rows = [[cfg.unit(r["unit_code"]).name(lang), fmt.number(r["dti"], 1, lang),
@@ -481,10 +480,8 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
 
     # 3. Simpler forms (departments and the city): this year's reduction and who is short.
     if kind in ("department", "city"):
-        ytd = query(cur, cfg, ["form_field_reduction"], "total", *_year_range(today),
-                    {"unit": unit})  # fmt: skip
+        ytd, forms = got["ytd"], got["forms"]
         yrow = ytd.row(0, named=True) if ytd.height else {}
-        forms = form_fields(cur, cfg, today.year, unit if kind == "department" else None)
         short = forms.filter(forms["short"])
         rows = [[cfg.procedures[r["procedure_code"]].name(lang) if r["procedure_code"] in cfg.procedures
                  else r["procedure_code"], cfg.unit(r["department"]).name(lang),
@@ -494,7 +491,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
         blocks.append(dbc.Col([
             html.H6(f"{tx('forms', lang)} · {tx('year_to_date', lang)}"),
             _metric_kv(yrow, "form_field_reduction", lang, "units-prog-forms"),
-            *([_forms_by_department(lang)] if kind == "city" else []),
+            *([got["forms_by_department"]] if kind == "city" else []),
             html.Div(f"{short.height} {tx('short', lang)}", className="small mb-1",
                      id="units-prog-forms-short"),
             html.Div(_table([t("procedure", lang), tx("department", lang), tx("fields_before", lang),
@@ -505,7 +502,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
 
     # 4. Business registry (the city, departments, districts: where business dossiers are).
     if kind not in ("ward", "commune", "township"):
-        line, late = registry_line(lang)
+        line, late = got["registry"]
         blocks.append(dbc.Col([
             html.H6(tx("registry", lang)),
             _metric_kv(row, "business_registry_reuse_rate", lang, "units-prog-registry"),
@@ -516,7 +513,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     # 5. ID papers for special populations (wards and everything above them; of the departments,
     #    the Department of Justice, which follows the cases of every ward).
     if kind != "department" or unit == JUSTICE_DEPARTMENT:
-        blocks.append(dbc.Col(_cases_block(_case_scope(unit), lang, role, scope, today), lg=12))
+        blocks.append(dbc.Col(got["cases"], lg=12))
 
     # 6. Procedures without a paper result.
     blocks.append(dbc.Col([html.H6(tx("no_paper", lang)),
@@ -527,6 +524,38 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
          dbc.CardBody(dbc.Row(blocks, className="g-3"), className="p-3")],
         className="mb-3", id="units-programmes",
     )  # fmt: skip
+
+
+def _section_reads(unit: str, kind: str, start: date, end: date, lang: str, role: str | None,
+                   scope: str | None, today: date) -> dict:
+    """What `units_section` shows of `unit` (of this `kind`), read at the same time."""
+    rt = runtime()
+    cfg = rt.config
+
+    def cur():  # the cursor of the thread the read runs in
+        return rt.warehouse.cursor()
+
+    reads = {"rates": lambda: query(cur(), cfg, ["qr_count", "qr_share_online", "after_hours_rate",
+                                                 "business_registry_reuse_rate",
+                                                 "e_result_only_rate"],
+                                    "total", start, end, {"unit": unit})}  # fmt: skip
+    if kind != "department":
+        reads["heat"] = lambda: hour_of_week(cur(), unit, start, end)
+        if kind == "district":
+            reads["per_commune"] = lambda: _per_commune(unit, start, end, lang)
+    if kind in ("department", "city"):
+        reads["dti"] = dti_summary
+        reads["ytd"] = lambda: query(cur(), cfg, ["form_field_reduction"], "total",
+                                     *_year_range(today), {"unit": unit})  # fmt: skip
+        reads["forms"] = lambda: form_fields(cur(), cfg, today.year,
+                                             unit if kind == "department" else None)
+        if kind == "city":
+            reads["forms_by_department"] = lambda: _forms_by_department(lang)
+    if kind not in ("ward", "commune", "township"):
+        reads["registry"] = lambda: registry_line(lang)
+    if kind != "department" or unit == JUSTICE_DEPARTMENT:
+        reads["cases"] = lambda: _cases_block(_case_scope(unit), lang, role, scope, today)
+    return dict(zip(reads, gather(*reads.values()), strict=True))
 
 
 _WARD_NAMES: dict[tuple[int, str], tuple[object, dict[str, str]]] = {}

@@ -271,7 +271,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     # Every clickable graph is always in the layout (hidden when it does not apply), so the
     # navigation callback always has all its inputs.
     (programmes, trend, summary, children_fig, peers_fig, sector_fig,
-     procedure_fig, freshness) = gather(  # fmt: skip
+     procedure_fig, freshness) = gather(
         lambda: programmes_section(v.unit, v.start, v.end, lang),  # issue 8: _programmes.py
         lambda: _trend(v, lang),
         lambda: _summary(v, lang),

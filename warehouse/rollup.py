@@ -153,8 +153,7 @@ def refresh_dossier_days(
     params: dict = {"source": source} | bounds
     day_filter = within("received_day")
     cur.execute(
-        "DELETE FROM fact WHERE source = $source AND channel IS NOT NULL"
-        f" {within('period_start')}",
+        f"DELETE FROM fact WHERE source = $source AND channel IS NOT NULL {within('period_start')}",
         params,
     )
     cols = ", ".join(f'"{c}"' for c in config.measures)
@@ -238,7 +237,9 @@ GROUP BY d.source, d.received_day, d.unit_code, hour, online
 _HOUR_FINGERPRINT = hashlib.sha256(_HOUR_SQL.encode()).hexdigest()[:16]
 
 
-def refresh_hours(cur: duckdb.DuckDBPyConnection, source: str | None, days_table: str | None) -> None:
+def refresh_hours(
+    cur: duckdb.DuckDBPyConnection, source: str | None, days_table: str | None
+) -> None:
     """Recompute the hour facts (`fact_hour`) of `source` (all if None) for the days listed in
     `days_table` (all if None)."""
     days = _days(cur, days_table)

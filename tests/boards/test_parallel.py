@@ -34,3 +34,17 @@ def test_a_failing_section_fails_the_page_and_results_keep_their_order():
     with pytest.raises(scope.ScopeError):
         gather(lambda: 1, boom, lambda: 3)
     assert gather(lambda: "a", lambda: "b", lambda: "c") == ["a", "b", "c"]
+
+
+def test_sections_inside_sections_run_in_line_and_cannot_starve_the_pool():
+    # More nested gathers than the pool has threads: were they submitted, every pool thread
+    # would wait on work queued behind it.
+    def outer(i: int):
+        return lambda: sum(gather(*[lambda: i] * 3))
+
+    done: list = []
+    runner = threading.Thread(target=lambda: done.append(gather(*[outer(i) for i in range(12)])),
+                              daemon=True)  # fmt: skip
+    runner.start()
+    runner.join(timeout=20)
+    assert done == [[3 * i for i in range(12)]], "nested sections deadlocked the pool"
