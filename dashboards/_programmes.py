@@ -304,10 +304,15 @@ def wall_tiles(lang: str) -> list[html.Div]:
 def render_wall(board, lang: str, scale: float = 1.0) -> html.Div:
     """The programmes board: six tiles, the after-hours heat map and the open ID-paper cases."""
     rt = runtime()
-    cfg, cur = rt.config, rt.warehouse.cursor()
+    cfg = rt.config
     today = local_today()
-    heat = hour_of_week(cur, cfg.root.code, today - timedelta(days=HEAT_DAYS - 1), today)
-    counts = _city_case_counts(cur, today, cfg.root.code)
+    heat, tiles, fresh = gather(
+        lambda: hour_of_week(rt.warehouse.cursor(), cfg.root.code,
+                             today - timedelta(days=HEAT_DAYS - 1), today),
+        lambda: wall_tiles(lang),
+        current_freshness,
+    )  # fmt: skip
+    counts = _city_case_counts(rt.warehouse.cursor(), today, cfg.root.code)  # the tiles' read
     ages = [(a, counts.by_age_group[a]) for a in AGE_GROUPS if a in counts.by_age_group]
     share = fmt.number(heat.after_hours_share, 1, lang) + "%" if heat.total else fmt.NO_DATA[lang]
     return html.Div(
@@ -319,12 +324,12 @@ def render_wall(board, lang: str, scale: float = 1.0) -> html.Div:
                                         id="wall-board-title")]),
                     html.Div([html.Span(f"{t('wall.mtd', lang)} · {fmt.day(today, lang)}",
                                         className="wall-period"),
-                              as_of_line(current_freshness(), lang, "wall-as-of")],
+                              as_of_line(fresh, lang, "wall-as-of")],
                              className="wall-header-right"),
                 ],
                 className="wall-header",
             ),
-            html.Div(wall_tiles(lang), className="wall-tiles wall-prog-tiles"),
+            html.Div(tiles, className="wall-tiles wall-prog-tiles"),
             html.Div(
                 [
                     html.Div(
