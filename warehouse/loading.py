@@ -297,11 +297,14 @@ class Loader:
             rollup_seconds = 0.0
             if good_d is not None:
                 _load_dossiers(cur, _with_local_day(good_d), batch_id, batch.source, old)
+                t = time.perf_counter()
+                # Before the days of dossiers that fell due join: hour facts ignore due times.
+                refresh_hours(cur, batch.source, "touched_day")
+                rollup_seconds += time.perf_counter() - t
                 since = self.db.meta(refreshed_key)
                 _open_days(cur, batch.source, since and datetime.fromisoformat(since), now)
                 t = time.perf_counter()
                 refresh_dossier_days(cur, self.config, batch.source, "touched_day", now)
-                refresh_hours(cur, batch.source, "touched_day")
                 rollup_seconds += time.perf_counter() - t
                 Database.set_meta(cur, refreshed_key, now.isoformat())
                 months |= _months(cur, "SELECT DISTINCT date_trunc('month', day) FROM touched_day")
