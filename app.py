@@ -101,10 +101,10 @@ def create_app(settings: Settings) -> dash.Dash:
         use_pages=True,
         pages_folder=str(Path(__file__).resolve().parent / "dashboards"),
         external_stylesheets=[],  # Bootstrap ships in assets/vendor: nothing from the internet
-        # plotly.js: assets/vendor/plotly-cartesian-<version>.min.js (npm plotly.js-cartesian-dist-min,
-        # the version plotly.py ships: scatter, bar, heatmap…, 1.5 MB) loads with the page and sets
-        # window.Plotly, so dcc.Graph never fetches the full 4.8 MB bundle (~1 s of script on a
-        # wall before its first graph). Upgrading plotly: replace the file with the same version.
+        # plotly.js: assets/vendor/plotly-boards-<version>.min.js (npm plotly.js-cartesian-dist-min
+        # of the version plotly.py ships, registering only scatter, bar and heatmap:
+        # scripts/vendor_plotly.py) loads with the page and sets window.Plotly, so dcc.Graph never
+        # fetches the full 4.8 MB bundle (~1 s of script on a wall before its first graph).
         title="IOC · TP.HCM",
         update_title=None,  # no "Updating..." flashing in the tab of a wall screen
         suppress_callback_exceptions=True,

@@ -100,11 +100,15 @@ def test_wall_fills_the_screen_in_kiosk_mode(demo_app, browser, screenshot_dir, 
 def test_wall_leaves_out_the_grid_bundle_and_links_still_open_grid_pages(
     demo_app, page: Page, console_errors
 ):
-    """The wall is served without dash-ag-grid's 1.3 MB script (dashboards/_index.py); leaving
-    it by the navbar must still give the explorer its grid (a full page load)."""
+    """The wall is served without dash-ag-grid's 1.3 MB script (dashboards/_index.py), with a
+    plotly.js that registers only what the boards draw; leaving it by the navbar must still give
+    the explorer its grid (a full page load)."""
     page.goto(f"{demo_app.url}/wall?rotate=0")
     page.wait_for_selector("#wall-map .main-svg", timeout=30_000)
     assert page.evaluate("typeof window.dash_ag_grid") == "undefined"
+    # The vendored plotly.js (scripts/vendor_plotly.py) draws the boards' trace types only.
+    drawn = page.evaluate("Object.keys(Plotly.PlotSchema.get().traces).sort()")
+    assert drawn == ["bar", "heatmap", "scatter"]
     page.locator("#app-navbar a.nav-link[href^='/explore']").click()
     expect(page).to_have_url(re.compile(r"/explore"))
     page.wait_for_selector("#explore-grid .ag-row", timeout=30_000)
