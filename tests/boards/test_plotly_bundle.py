@@ -11,7 +11,9 @@ from plotly.offline import get_plotlyjs_version
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "assets" / "vendor"
-_spec = importlib.util.spec_from_file_location("vendor_plotly", ROOT / "scripts" / "vendor_plotly.py")
+_spec = importlib.util.spec_from_file_location(
+    "vendor_plotly", ROOT / "scripts" / "vendor_plotly.py"
+)
 vendor_plotly = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(vendor_plotly)
 
