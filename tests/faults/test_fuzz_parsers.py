@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -279,3 +280,70 @@ def test_a_formula_in_a_source_file_never_becomes_a_formula_in_an_export(wh, con
     out = to_csv([("id", "id")], [{"id": dossier_id}], []).decode("utf-8-sig")
     assert "\n'=cmd|" in out
     assert json.dumps(safe_cell(dossier_id)).startswith("\"'=")
+
+
+# Values as sources write them, the usual spellings and the rest: the quick readers
+# (connectors/mapping.py: `_quick`) must read exactly what the general readers read. A column is
+# read quickly only when every value is a usual spelling, so half the columns are only those.
+USUAL_INSTANT = st.builds(
+    lambda d, o: d.strftime("%Y-%m-%dT%H:%M:%S") + o,
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.sampled_from(["Z", "+07:00", "-05:30", "+00:00", "+14:00", "-09:45"]),
+)
+INSTANT = st.one_of(USUAL_INSTANT, st.sampled_from([
+    "2025-02-30T00:00:00+07:00", "2025-01-01 10:00+07:00", "2025-1-01T00:00:00Z",
+    "2024-02-29T24:00:00Z", "2025-01-01T00:00:00+05:17", "2025-01-01T00:00:00",
+    "2025-01-01T00:00:00.5+07:00", "2025-01-01T00:00:0007:00", "", " ", None,
+]), st.text(max_size=26))  # fmt: skip
+FLAG = st.one_of(st.sampled_from(["true", "có", "TRUE", " true", "", "maybe", "Có"]),
+                 st.text(max_size=4))  # fmt: skip
+USUAL_COUNT = st.sampled_from(["0", "12", "+3", "-1", "007", "99999999999", None])
+COUNT = st.one_of(USUAL_COUNT, st.sampled_from(["1.0", "1,234", " 3 ", "1e3", "", "١٢"]),
+                  st.text(max_size=5))  # fmt: skip
+PARSES = st.sampled_from(
+    [Parse(), Parse(true_values=("Có", "true", " y"), false_values=("true", "0"))]
+)
+
+
+def _column(data, n: int, usual, any_value) -> list:
+    return data.draw(
+        st.lists(data.draw(st.sampled_from([usual, any_value])), min_size=n, max_size=n)
+    )
+
+
+@FUZZ
+@given(data=st.data(), parse=PARSES)
+def test_quick_readers_read_exactly_what_the_general_readers_read(data, parse, monkeypatch):
+    from connectors import mapping
+
+    n = data.draw(st.integers(1, 8))
+    usual_flag = st.sampled_from((*parse.true_values, *parse.false_values, None))
+    columns = {
+        "dossier_id": [str(i) for i in range(n)],
+        "received_at": _column(data, n, USUAL_INSTANT, INSTANT),
+        "e_result": _column(data, n, usual_flag, FLAG),
+        "supplements": _column(data, n, USUAL_COUNT, COUNT),
+    }
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
+    feed = make_feed("fz_quick", "files", options={"path": "/nonexistent"}, parse=parse)
+    quick = parse_dossiers(frame, feed)
+    with monkeypatch.context() as m:
+        m.setattr(mapping, "_quick", lambda *a: None)
+        general = parse_dossiers(frame, feed)
+    assert quick[0].to_dicts() == general[0].to_dicts()
+    assert quick[1] == general[1]
+
+
+def test_quick_readers_take_the_usual_spellings():
+    """The quick path is taken (not only agreed with): ISO instants, exact flags, integers."""
+    from connectors.mapping import _read_quickly
+    from warehouse.shapes import DOSSIER_SCHEMA
+
+    frame = pl.DataFrame({"received_at": ["2026-10-01T01:40:00+07:00", "2026-10-01T01:40:00Z"],
+                          "e_result": ["true", "có"], "supplements": ["0", "12"],
+                          "paid_online": ["TRUE", "false"]})  # fmt: skip
+    read = _read_quickly(frame, DOSSIER_SCHEMA, make_feed("fz_q", "files", options={"path": "/x"}))
+    assert sorted(read) == ["e_result", "received_at", "supplements"]  # "TRUE": the general one
+    assert read["received_at"].to_list() == [datetime(2026, 9, 30, 18, 40, tzinfo=UTC),
+                                             datetime(2026, 10, 1, 1, 40, tzinfo=UTC)]  # fmt: skip
+    assert read["e_result"].to_list() == [True, True]
