@@ -78,6 +78,12 @@ def _base(dark: bool, scale: float, height: int | None = None) -> dict:
     return layout
 
 
+def graph_config(lang: str, **options) -> dict:
+    """A graph's config in the viewer's language: Vietnamese month and day names on date axes
+    and in hover labels, and modebar tips (assets/plotly_locale_vi.js)."""
+    return {**GRAPH_CONFIG, **options, "locale": lang}
+
+
 def separators(lang: str) -> str:
     """Plotly's (decimal, thousands) characters per language: vi writes 89,7 and 1.234."""
     return ",." if lang == "vi" else ".,"

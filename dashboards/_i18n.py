@@ -133,3 +133,29 @@ def t(key: str, lang: str) -> str:
     if entry is None:
         return key
     return entry.get(lang) or entry.get(DEFAULT_LANG) or key
+
+
+# AG Grid's own words (pager, overlays, column filters) in Vietnamese, as its `localeText`;
+# its defaults are the English ones.
+GRID_TEXT_VI = {
+    "page": "Trang", "of": "trên", "to": "đến", "more": "nhiều hơn",
+    "firstPage": "Trang đầu", "previousPage": "Trang trước", "nextPage": "Trang sau",
+    "lastPage": "Trang cuối", "pageSizeSelectorLabel": "Số dòng mỗi trang:",
+    "ariaPageSizeSelectorLabel": "Số dòng mỗi trang",
+    "loadingOoo": "Đang tải…", "loadingError": "Lỗi", "noRowsToShow": "Không có dòng nào",
+    "filterOoo": "Lọc…", "applyFilter": "Áp dụng", "resetFilter": "Đặt lại",
+    "clearFilter": "Xóa lọc", "cancelFilter": "Hủy", "andCondition": "VÀ", "orCondition": "HOẶC",
+    "equals": "Bằng", "notEqual": "Khác", "contains": "Chứa", "notContains": "Không chứa",
+    "startsWith": "Bắt đầu bằng", "endsWith": "Kết thúc bằng", "blank": "Trống",
+    "notBlank": "Không trống", "empty": "Chọn một", "lessThan": "Nhỏ hơn",
+    "greaterThan": "Lớn hơn", "lessThanOrEqual": "Nhỏ hơn hoặc bằng",
+    "greaterThanOrEqual": "Lớn hơn hoặc bằng", "inRange": "Trong khoảng", "inRangeStart": "Từ",
+    "inRangeEnd": "Đến", "before": "Trước", "after": "Sau", "dateFormatOoo": "dd/mm/yyyy",
+    "ariaFilterInput": "Ô nhập lọc", "ariaFilterValue": "Giá trị lọc",
+    "ariaFilteringOperator": "Phép lọc", "ariaFilterMenuOpen": "Mở bảng lọc",
+}  # fmt: skip
+
+
+def grid_options(lang: str, **options) -> dict:
+    """A data grid's `dashGridOptions` in the viewer's language."""
+    return {**options, "localeText": GRID_TEXT_VI if lang == "vi" else {}}

@@ -428,7 +428,7 @@ def _bars_panel(id_: str, title: str, labels: list[str], values: list[float], la
     return dbc.Col([
         html.Div(title, className="small text-muted"),
         dcc.Graph(id=id_, style={"height": f"{max(220, BAR_PX * len(labels) + 16)}px"},
-                  config={**figs.GRAPH_CONFIG, "displayModeBar": False},
+                  config=figs.graph_config(lang, displayModeBar=False),
                   figure=hbars(labels, values, lang)),
     ], md=4)  # fmt: skip
 
@@ -455,7 +455,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
             _metric_kv(row, "after_hours_rate", lang, "units-prog-after-hours"),
             html.Div(f"{tx('heat', lang)} — {tx('heat_hint', lang)}", className="small text-muted mt-2"),
             dcc.Graph(id="units-prog-heatmap", figure=heatmap(heat.dossiers, lang),
-                      config={**figs.GRAPH_CONFIG, "displayModeBar": False},
+                      config=figs.graph_config(lang, displayModeBar=False),
                       style={"height": "260px"}),
             *([got["per_commune"]] if kind == "district" else []),
         ], lg=6))  # fmt: skip

@@ -17,7 +17,7 @@ from dashboards import _export
 from dashboards import _figures as figs
 from dashboards import _format as fmt
 from dashboards._components import as_of_line, current_freshness, local, parse_search
-from dashboards._i18n import lang_of, t
+from dashboards._i18n import grid_options, lang_of, t
 from dashboards._runtime import local_today, runtime
 from metrics import scope
 from metrics.freshness import as_of
@@ -216,8 +216,8 @@ def layout(lang: str = "vi", **_query) -> html.Div:
             _controls(lang, today),
             dcc.Store(id="explore-spec"),
             html.Div(id="explore-error"),
-            dcc.Graph(id="explore-graph", config={**figs.GRAPH_CONFIG, "toImageButtonOptions":
-                                                  {"filename": "ioc-explorer"}}),
+            dcc.Graph(id="explore-graph", config=figs.graph_config(
+                lang, toImageButtonOptions={"filename": "ioc-explorer"})),
             html.Div(
                 [
                     html.Span(t("explore.export", lang) + ":", className="fw-bold me-2"),
@@ -238,7 +238,7 @@ def layout(lang: str = "vi", **_query) -> html.Div:
                 rowData=[],
                 defaultColDef={"sortable": True, "resizable": True, "filter": True,
                        "wrapHeaderText": True, "autoHeaderHeight": True, "minWidth": 130},
-                dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=50),
                 style={"height": "480px"},
                 className="ag-theme-alpine",
             ),

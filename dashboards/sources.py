@@ -24,7 +24,7 @@ from dashboards._components import (
     local,
     parse_search,
 )
-from dashboards._i18n import lang_of, t
+from dashboards._i18n import grid_options, lang_of, t
 from dashboards._runtime import runtime
 from metrics.freshness import quarantine_reasons, quarantined
 
@@ -145,7 +145,7 @@ def quarantine_grid(lang: str) -> html.Div:
                 rowData=rows,
                 columnDefs=[{"field": f, "headerName": h, "width": w} for f, h, w in cols],
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                dashGridOptions={"pagination": True, "paginationPageSize": 25},
+                dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=25),
                 style={"height": "420px"},
                 className="ag-theme-alpine",
             ),

@@ -26,7 +26,7 @@ from dashboards._components import (
     parse_search,
     status_badge,
 )
-from dashboards._i18n import lang_of, t
+from dashboards._i18n import grid_options, lang_of, t
 from dashboards._parallel import gather
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
@@ -80,9 +80,9 @@ def _filters(v: UnitView) -> dict:
     }
 
 
-def _graph(id_: str, fig, clickable: bool = True) -> dcc.Graph:
+def _graph(id_: str, fig, lang: str, clickable: bool = True) -> dcc.Graph:
     # Clickable bars without the modebar: it would sit over the first bars and catch clicks.
-    config = {**figs.GRAPH_CONFIG, "displayModeBar": False} if clickable else figs.GRAPH_CONFIG
+    config = figs.graph_config(lang, displayModeBar=False) if clickable else figs.graph_config(lang)
     return dcc.Graph(id=id_, figure=fig, config=config,
                      className="units-graph" + (" clickable" if clickable else ""))  # fmt: skip
 
@@ -229,14 +229,15 @@ def _overdue_grid(v: UnitView, lang: str) -> dag.AgGrid:
             for f, h, w in cols
         ],
         defaultColDef={"resizable": True},
-        dashGridOptions={
-            "pagination": True,
-            "paginationPageSize": PAGE_SIZE,
-            "cacheBlockSize": PAGE_SIZE,
-            "paginationPageSizeSelector": False,
-            "maxBlocksInCache": 5,
-            "rowBuffer": 0,
-        },
+        dashGridOptions=grid_options(
+            lang,
+            pagination=True,
+            paginationPageSize=PAGE_SIZE,
+            cacheBlockSize=PAGE_SIZE,
+            paginationPageSizeSelector=False,
+            maxBlocksInCache=5,
+            rowBuffer=0,
+        ),
         style={"height": "560px"},
         className="ag-theme-alpine",
     )
@@ -284,7 +285,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     )
     hint = t("units.click_hint", lang)
     sections = [
-        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, False)), lg=8),
+        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, lang, False)), lg=8),
         dbc.Col(_card(unit.name(lang), summary), lg=4),
     ]
     panels = [
@@ -295,7 +296,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     ]
     grid = [
         dbc.Col(
-            _card(title, _graph(id_, fig if fig is not None else figs.empty("")), hint),
+            _card(title, _graph(id_, fig if fig is not None else figs.empty(""), lang), hint),
             lg=6,
             style=None if fig is not None else {"display": "none"},
         )

@@ -166,6 +166,25 @@ def test_language_switch_persists_across_pages(demo_app, page: Page, console_err
     assert console_errors == []
 
 
+EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@pytest.mark.parametrize("lang,months,pager", [("vi", ("Th",), "Trang"), ("en", EN_MONTHS, "Page")])
+def test_the_explorer_speaks_the_viewers_language_in_chart_and_grid(
+    demo_app, page: Page, console_errors, screenshot_dir, lang, months, pager
+):
+    """Month names on the chart's date axis come from plotly's locale, the grid's pager from
+    AG Grid's: both follow the page's language, like the rest of the page."""
+    page.goto(f"{demo_app.url}/explore?lang={lang}")
+    page.wait_for_selector("#explore-grid .ag-row")
+    page.wait_for_selector("#explore-graph .xtick text")
+    ticks = page.locator("#explore-graph .xtick text").all_text_contents()
+    assert ticks and all(tick.startswith(months) for tick in ticks), ticks
+    expect(page.locator("#explore-grid .ag-paging-panel")).to_contain_text(pager)
+    page.screenshot(path=str(screenshot_dir / f"boards-explore-{lang}.png"), full_page=True)
+    assert console_errors == []
+
+
 def _csv_table(data: bytes) -> tuple[dict[str, str], list[dict[str, str]]]:
     text = data.decode("utf-8-sig")
     meta, body = {}, []
