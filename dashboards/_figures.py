@@ -28,7 +28,12 @@ STATUS_COLOR_DARK = {
     "no_data": "#3d4450",
     "no_target": "#2b6cb0",
 }
-SERIES = ["#1f5fa8", "#c26a00", "#1a7f37", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a"]
+# One colour per series the explorer draws at most (explore.MAX_SERIES groups).
+SERIES = ["#1f5fa8", "#c26a00", "#1a7f37", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a",
+          "#d81b60", "#9e9d24", "#3949ab", "#039be5"]  # fmt: skip
+# A second or third metric of the same groups: the same colours, another line or bar pattern.
+DASHES = ["solid", "dash", "dot", "dashdot"]
+PATTERNS = ["", "/", ".", "x"]
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 WALL_CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
 

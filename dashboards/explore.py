@@ -130,16 +130,22 @@ def figure(spec: dict, rows: list[dict]) -> dict:
         series = {k: v for k, v in series.items() if k[1] in keep}
     two_metrics = len(spec["metrics"]) > 1
     bars = spec["chart"] == "bar" or spec["grain"] == "total"
+    # A group keeps its colour across metrics; a metric keeps its dash (or bar pattern).
+    groups = {g: i for i, g in enumerate(dict.fromkeys(g for _, g in series))}
     data = []
-    for i, ((code, g), rs) in enumerate(series.items()):
+    for (code, g), rs in series.items():
         m = cfg.metrics[code]
         name = " · ".join(x for x in (m.name(lang) if two_metrics or not g else "", g) if x)
+        color = figs.SERIES[(groups[g] if g else spec["metrics"].index(code)) % len(figs.SERIES)]
+        style = spec["metrics"].index(code) % len(figs.DASHES) if g else 0
         trace = {"x": [r["period"] for r in rs], "y": [r[code] for r in rs], "name": name,
-                 "marker": {"color": figs.SERIES[i % len(figs.SERIES)]}}  # fmt: skip
+                 "marker": {"color": color}}  # fmt: skip
         if bars:
+            trace["marker"]["pattern"] = {"shape": figs.PATTERNS[style]}
             data.append({"type": "bar", **trace})
         else:
-            data.append({"type": "scatter", "mode": "lines+markers", "connectgaps": False, **trace})
+            data.append({"type": "scatter", "mode": "lines+markers", "connectgaps": False,
+                         "line": {"dash": figs.DASHES[style]}, **trace})  # fmt: skip
     xaxis = {"gridcolor": "#e5e7eb"}
     if spec["grain"] == "total":
         xaxis["type"] = "category"

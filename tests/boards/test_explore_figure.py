@@ -1,0 +1,66 @@
+"""The explorer's chart (dashboards/explore.py: figure) tells its series apart: a colour per group
+(as many colours as groups it draws), a dash or bar pattern per metric."""
+
+from __future__ import annotations
+
+import dash
+import pytest
+
+from config import load_config
+from config.settings import Settings
+from dashboards import _runtime
+from dashboards._figures import SERIES
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+@pytest.fixture(autouse=True)
+def runtime(wh, config, monkeypatch, tmp_path):
+    monkeypatch.setattr(_runtime, "_current", _runtime.Runtime(Settings(), config, wh))
+    dash.Dash(__name__, use_pages=True, pages_folder=str(tmp_path))  # a page module needs an app
+
+
+def figure(spec: dict, rows: list[dict]) -> dict:
+    from dashboards.explore import figure
+
+    return figure(spec, rows)
+
+
+def _spec(metrics: list[str], group: str | None, chart: str = "line") -> dict:
+    return {"metrics": metrics, "group": group, "grain": "month", "chart": chart, "lang": "en"}
+
+
+def _rows(metrics: list[str], groups: int) -> list[dict]:
+    return [
+        {"period": f"2026-0{m}-01", "group": f"G{g:02d}",
+         **{c: 50.0 + g for c in metrics}, **{f"{c}_den": 1000 - g for c in metrics}}
+        for g in range(groups) for m in (1, 2, 3)
+    ]  # fmt: skip
+
+
+def test_each_drawn_group_has_a_colour_of_its_own():
+    from dashboards.explore import MAX_SERIES
+
+    assert len(set(SERIES)) == len(SERIES) >= MAX_SERIES
+    fig = figure(_spec(["online_rate"], "unit"), _rows(["online_rate"], 15))
+    colors = [t["marker"]["color"] for t in fig["data"]]
+    assert len(colors) == MAX_SERIES and len(set(colors)) == MAX_SERIES
+    assert {t["name"] for t in fig["data"]} == {f"G{g:02d}" for g in range(MAX_SERIES)}
+
+
+@pytest.mark.parametrize("chart", ["line", "bar"])
+def test_two_metrics_of_the_same_groups_share_colours_and_differ_in_style(chart):
+    metrics = ["online_rate", "on_time_rate"]
+    fig = figure(_spec(metrics, "sector", chart), _rows(metrics, 3))
+    by = {(t["name"].split(" · ")[1], t["name"].split(" · ")[0]): t for t in fig["data"]}
+    assert len(by) == 6
+    style = (lambda t: t["marker"]["pattern"]["shape"]) if chart == "bar" else (
+        lambda t: t["line"]["dash"])  # fmt: skip
+    for g in ("G00", "G01", "G02"):
+        first, second = (t for (group, _), t in by.items() if group == g)
+        assert first["marker"]["color"] == second["marker"]["color"]
+        assert style(first) != style(second)
+    assert len({t["marker"]["color"] for t in fig["data"]}) == 3
