@@ -280,7 +280,7 @@ def measure_web(data_dir: Path, n: int, browser: bool, config) -> dict:
     warm_app = start_app(data_dir, {})
     try:
         warm = measure_callbacks(warm_app.url, n, None)
-        wall = wall_rendered(warm_app.url, 3) if browser else {}
+        wall = wall_rendered(warm_app.url, 5) if browser else {}
         rss = peak_rss_mb(warm_app.process.pid)
     finally:
         warm_app.stop()
