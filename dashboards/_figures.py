@@ -253,6 +253,13 @@ def trend(
     ))  # fmt: skip
 
 
+LABEL_CHARS = 48
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
 def bars(
     labels: Sequence[str],
     values: Sequence[float | None],
@@ -263,12 +270,16 @@ def bars(
     highlight: str | None = None,
     height: int = 320,
 ) -> dict:
-    """Clickable breakdown bars (customdata carries the code to drill into), status colours."""
+    """Clickable breakdown bars (customdata carries the code to drill into), status colours.
+
+    A bar's row is its code, labelled with its name cut to `LABEL_CHARS` (procedure names run to
+    150 characters and would leave the bars no room); the hover shows the whole name."""
     statuses = [status_of(metric, v, tg) for v, tg in zip(values, targets, strict=True)]
     trace = {
         "type": "bar",
         "x": [v if v is not None else 0 for v in values],
-        "y": list(labels),
+        "y": list(codes),
+        "hovertext": list(labels),
         "orientation": "h",
         "marker": {
             "color": [STATUS_COLOR[s] for s in statuses],
@@ -278,13 +289,16 @@ def bars(
                  for v, s in zip(values, statuses, strict=True)],
         "textposition": "auto",
         "customdata": list(codes),
-        "hovertemplate": "%{y}: %{text}<extra></extra>",
+        "cliponaxis": False,  # a value written past a short bar's end stays readable
+        "hovertemplate": "%{hovertext}: %{text}<extra></extra>",
     }  # fmt: skip
     return figure([trace], merge(
         _base(False, 1.0, height=max(height, 28 * len(labels) + 40)),
-        yaxis={"autorange": "reversed", "automargin": True},
+        yaxis={"autorange": "reversed", "automargin": True, "type": "category",
+               "tickmode": "array", "tickvals": list(codes),
+               "ticktext": [_cut(label, LABEL_CHARS) for label in labels]},
         xaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},
-        margin={"l": 10, "r": 20, "t": 10, "b": 30},
+        margin={"l": 10, "r": 50, "t": 10, "b": 30},
         separators=separators(lang),
         clickmode="event",
     ))  # fmt: skip
