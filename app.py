@@ -14,11 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import html
 from flask import jsonify
 
-from access.web import AccessError
+from access.web import AccessError, may_open_page
 from access.web import check_settings as check_access_settings
 from access.web import install as install_access
 from config import CONFIG_DIR, ConfigError, load_config
@@ -36,12 +35,14 @@ from warehouse import Warehouse, open_warehouse
 log = logging.getLogger("ioc")
 
 
-def _navbar() -> dbc.Navbar:
-    # Built from dash.page_registry, names per language, with the vi/en switch (and hidden in
-    # kiosk mode, ?kiosk=1): see dashboards/_components.py.
+def _layout() -> html.Div:
+    """The page every screen starts from, built per page load: its navbar lists the pages the
+    viewer's role may open (dash.page_registry, names per language, the vi/en switch; hidden in
+    kiosk mode, ?kiosk=1: see dashboards/_components.py)."""
     from dashboards._components import navbar
 
-    return navbar()
+    return html.Div([navbar(may_open_page), dash.page_container], id="app-root",
+                    className="app-root")  # fmt: skip
 
 
 ALERTS_EVERY_MINUTES = 15
@@ -109,7 +110,7 @@ def create_app(settings: Settings) -> dash.Dash:
         update_title=None,  # no "Updating..." flashing in the tab of a wall screen
         suppress_callback_exceptions=True,
     )
-    app.layout = html.Div([_navbar(), dash.page_container], id="app-root", className="app-root")
+    app.layout = _layout
     # The public DTI page and its open data (no navbar, no sign-in): dashboards/_public.py.
     from dashboards._public import public_blueprint
 

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dash
-from flask import Flask, Response, g, redirect, request, session
+from flask import Flask, Response, g, has_app_context, redirect, request, session
 from markupsafe import escape
 
 from access import policy
@@ -104,6 +104,15 @@ class AccessControl:
 def current() -> Principal | None:
     """Who is asking in this request (None: nobody signed in)."""
     return getattr(g, "principal", None)
+
+
+def may_open_page(page: dict) -> bool:
+    """Whether whoever makes this request may open the registered Dash `page` (the navbar lists
+    only those). Outside a request nobody asks: no page."""
+    if not has_app_context():
+        return False
+    roles = policy.page_roles(_page_name(page["module"]), page.get("access"))
+    return policy.may_open(current(), roles)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Ids are prefixed "app-" for app-wide pieces (the pages use their own prefixes).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
@@ -73,12 +73,13 @@ def split_list(value: object) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-def navbar() -> dbc.Navbar:
-    """The app's navbar: pages from the registry, names per language, and a vi/en switch."""
+def navbar(may_open: Callable[[dict], bool] = lambda _page: True) -> dbc.Navbar:
+    """The app's navbar: the pages of the registry the viewer `may_open`, names per language, and
+    a vi/en switch."""
     links = []
     names: dict[str, dict[str, str]] = {}
     for page in dash.page_registry.values():
-        if page.get("hidden"):
+        if page.get("hidden") or not may_open(page):
             continue
         path = page["relative_path"]
         key = NAV_KEYS.get(path)

@@ -159,6 +159,33 @@ def test_department_head_sees_the_city_on_the_wall_but_not_the_sources_page(demo
     assert s.get(demo_app.url + "/api/quarantine", timeout=10).status_code == 403
 
 
+def _nav_paths(session: requests.Session, url: str) -> set[str]:
+    layout = session.get(url + "/_dash-layout", timeout=10).json()
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if isinstance(props.get("id"), dict) and props["id"].get("type") == "app-link":
+                found.add(props["id"]["path"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(layout)
+    return found
+
+
+def test_the_navbar_lists_only_the_pages_the_role_may_open(demo_app):
+    """A department head is not shown links that would answer 403 (sources, alerts)."""
+    head = _nav_paths(http_session(demo_app.url, "head.q8"), demo_app.url)
+    assert {"/", "/wall", "/units", "/explore"} <= head
+    assert not head & {"/sources", "/alerts"}
+    assert {"/sources", "/alerts"} <= _nav_paths(http_session(demo_app.url, "analyst"), demo_app.url)
+
+
 def test_exports_are_audited_with_who_and_what(demo_app):
     s = http_session(demo_app.url, "analyst")
     before = len(audit(demo_app, "export"))
