@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import dash
 from flask import Flask, Response, g, has_app_context, redirect, request, session
 from markupsafe import escape
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from access import policy
 from access.policy import Principal
@@ -190,6 +191,9 @@ def install(dash_app: dash.Dash, settings: Settings, config: Config) -> AccessCo
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # no callback or form needs more
     )
     server.extensions["ioc_access"] = ac
+    if settings.proxy_hops:  # client address (limits, audit), scheme and host as the proxy saw them
+        hops = settings.proxy_hops
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _routes(server, ac)
     server.before_request(lambda: _guard(ac, dash_app))
     server.after_request(lambda resp: _after(ac, dash_app, resp))

@@ -11,6 +11,12 @@ def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _count(name: str, value: str) -> int:
+    if not value.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number of 0 or more, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -24,6 +30,9 @@ class Settings:
     secret_key: str | None = None  # IOC_SECRET_KEY: signs the session cookies
     users_url: str | None = None  # IOC_USERS_URL: SQLAlchemy URL (default <data dir>/users.sqlite)
     trusted_user_header: str | None = None  # IOC_TRUSTED_USER_HEADER: SSO proxy header, off
+    # IOC_PROXY_HOPS: reverse proxies in front that set X-Forwarded-For/-Proto/-Host (0: none,
+    # the headers are ignored, so a client cannot choose its own address)
+    proxy_hops: int = 0
 
     @property
     def production(self) -> bool:
@@ -53,4 +62,5 @@ class Settings:
             secret_key=env.get("IOC_SECRET_KEY") or None,
             users_url=env.get("IOC_USERS_URL") or None,
             trusted_user_header=env.get("IOC_TRUSTED_USER_HEADER") or None,
+            proxy_hops=_count("IOC_PROXY_HOPS", env.get("IOC_PROXY_HOPS", "0")),
         )

@@ -321,12 +321,13 @@ def test_production_without_a_secret_refuses_to_start(tmp_path):
 
 @pytest.fixture(scope="module")
 def plain_app(tmp_path_factory):
-    """No demo (so no demo accounts), production-like settings, the SSO header trusted."""
+    """No demo (so no demo accounts), production-like settings, the SSO header trusted, behind
+    one reverse proxy."""
     data = tmp_path_factory.mktemp("plain-app")
     create_user(data, "lan", "leader", "a-long-password-1")
     create_user(data, "head.q1", "department_head", "a-long-password-2", unit="Q1")
     app = start_app(data, "--no-demo", "--no-scheduler",
-                    env={"IOC_TRUSTED_USER_HEADER": "X-Remote-User",
+                    env={"IOC_TRUSTED_USER_HEADER": "X-Remote-User", "IOC_PROXY_HOPS": "1",
                          "IOC_SECRET_KEY": "k" * 40})  # fmt: skip
     yield app
     app.stop()
@@ -382,3 +383,35 @@ def test_cli_manages_users_and_tokens_while_the_app_runs(plain_app):
     listed = cli("audit", "--limit", "20").stdout
     assert "user.create" in listed and "user.issue_token" in listed and "sign_in" in listed
     assert date.today().isoformat()[:4] in listed
+
+
+def _fail_sign_in(url: str, client: str | None, username: str) -> int:
+    s = requests.Session()
+    headers = {"X-Forwarded-For": client} if client else {}
+    s.get(url + "/login", headers=headers, timeout=10)
+    return s.post(url + "/login", headers=headers, allow_redirects=False, timeout=10,
+                  data={"username": username, "password": "wrong-password-0",
+                        "csrf_token": s.cookies["_csrf_token"]}).status_code  # fmt: skip
+
+
+def test_behind_a_proxy_each_client_has_its_own_sign_in_limit(plain_app):
+    """With IOC_PROXY_HOPS=1 the address limit and the audit log use the address the proxy
+    forwards: one client's failures do not lock out the others."""
+    codes = [_fail_sign_in(plain_app.url, "10.9.0.1", f"nobody{i}") for i in range(31)]
+    assert codes == [401] * 30 + [429]
+    assert _fail_sign_in(plain_app.url, "10.9.0.2", "nobody-else") == 401
+    assert audit(plain_app, "sign_in_failed")[0]["ip"] == "10.9.0.2"
+
+
+def test_without_a_proxy_a_forwarded_address_is_ignored(demo_app):
+    """A client cannot pick its address (and dodge the limit) by sending X-Forwarded-For."""
+    assert _fail_sign_in(demo_app.url, "10.9.0.3", "nobody-at-all") == 401
+    assert audit(demo_app, "sign_in_failed")[0]["ip"] == "127.0.0.1"
+
+
+def test_a_bad_proxy_hops_value_is_refused_with_its_name():
+    from config.settings import Settings
+
+    with pytest.raises(ValueError, match="IOC_PROXY_HOPS must be a whole number"):
+        Settings.from_env({"IOC_PROXY_HOPS": "two"})
+    assert Settings.from_env({"IOC_PROXY_HOPS": "2"}).proxy_hops == 2
