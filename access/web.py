@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import dash
 from flask import Flask, Response, g, has_app_context, redirect, request, session
@@ -413,11 +413,20 @@ def _guard(ac: AccessControl, dash_app: dash.Dash) -> Response | None:
         return _deny(405, "method not allowed")
     _, roles = _page_for_path(path)  # a Dash page (the index HTML; data comes by callback)
     if policy.may_open(p, roles):
+        if p is not None and p.kind == "wall" and "token" in request.args:
+            # The session holds the wall now: the token leaves the address bar, the history and
+            # the access log of every reload (it is logged once, for this request).
+            return redirect(_without_token())
         return None
     if p is None:
         return redirect("/login?" + _q(next=request.full_path.rstrip("?")))
     ac.audit("page_refused", path, ok=False)
     return _deny(403, "this page is not open to your role", html=True)
+
+
+def _without_token() -> str:
+    rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
+    return request.path + (f"?{urlencode(rest)}" if rest else "")
 
 
 def _guard_callback(ac: AccessControl, p: Principal | None) -> Response | None:
@@ -530,8 +539,6 @@ def _after(ac: AccessControl, dash_app: dash.Dash, resp: Response) -> Response:
 
 
 def _q(**kw: str) -> str:
-    from urllib.parse import urlencode
-
     return urlencode(kw)
 
 

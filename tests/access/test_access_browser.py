@@ -69,7 +69,10 @@ def test_a_wall_token_opens_the_wall_without_a_prompt(demo_app, page: Page):
     page.goto(f"{demo_app.url}/wall?kiosk=1&rotate=0&token={plain}")
     page.wait_for_selector("#wall-map .main-svg", timeout=30_000)
     expect(page.locator("#login-form")).to_have_count(0)
+    assert "token" not in page.url and "rotate=0" in page.url  # not on screen, not in history
     assert errors == []
+    page.reload()  # a reload (the kiosk's daily restart) keeps the wall open
+    page.wait_for_selector("#wall-map .main-svg", timeout=30_000)
     page.goto(demo_app.url + "/explore")
     expect(page.locator("body")).to_contain_text("not open to your role")
     store.revoke_token(token.id)

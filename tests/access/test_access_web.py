@@ -238,8 +238,12 @@ def test_wall_token_opens_the_wall_only_until_revoked(demo_app):
     store = UserStore(f"sqlite:///{demo_app.data_dir / 'users.sqlite'}")
     token, plain = store.issue_token("lobby test", "test")
     wall = requests.Session()
-    r = wall.get(f"{demo_app.url}/wall?kiosk=1&token={plain}", allow_redirects=False, timeout=10)
-    assert r.status_code == 200
+    r = wall.get(f"{demo_app.url}/wall?kiosk=1&token={plain}&rotate=0", allow_redirects=False,
+                 timeout=10)  # fmt: skip
+    # The session holds the wall: the token leaves the URL (address bar, history, access log).
+    assert r.status_code == 302 and r.headers["Location"] == "/wall?kiosk=1&rotate=0"
+    assert wall.get(demo_app.url + r.headers["Location"], allow_redirects=False,
+                    timeout=10).status_code == 200  # fmt: skip
     wall.csrf = wall.cookies["_csrf_token"]
     assert post(wall, demo_app.url, router_request("/wall")).status_code == 200
     poll = {"output": "wall-version.data", "outputs": {"id": "wall-version", "property": "data"},
@@ -379,7 +383,8 @@ def test_cli_manages_users_and_tokens_while_the_app_runs(plain_app):
     out = cli("issue-token", "Lobby", "--base-url", plain_app.url)
     assert out.returncode == 0
     url = out.stdout.strip().splitlines()[-1]
-    assert requests.get(url, allow_redirects=False, timeout=10).status_code == 200
+    opened = requests.get(url, allow_redirects=False, timeout=10)  # to the wall, token dropped
+    assert opened.status_code == 302 and opened.headers["Location"] == "/wall?kiosk=1"
     listed = cli("audit", "--limit", "20").stdout
     assert "user.create" in listed and "user.issue_token" in listed and "sign_in" in listed
     assert date.today().isoformat()[:4] in listed
