@@ -285,8 +285,10 @@ def update(metrics, grain, start, end, group, unit, sectors, channels, chart, se
         d = {"field": key, "headerName": header}
         base = key.rsplit("_", 1)[0] if key.endswith(("_num", "_den", "_target")) else key
         if base in cfg.metrics or key in cfg.metrics:
+            # A rate and its target with the metric's decimals; numerators, denominators as counts.
+            digits = 0 if key.endswith(("_num", "_den")) else cfg.metrics[base].decimals
             d["type"] = "rightAligned"
-            d["valueFormatter"] = {"function": f"iocNum(params.value, '{lang}')"}
+            d["valueFormatter"] = {"function": f"iocNum(params.value, '{lang}', {digits})"}
         if key == "group_code":
             d["hide"] = True
         defs.append(d)

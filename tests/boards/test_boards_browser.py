@@ -181,6 +181,10 @@ def test_the_explorer_speaks_the_viewers_language_in_chart_and_grid(
     ticks = page.locator("#explore-graph .xtick text").all_text_contents()
     assert ticks and all(tick.startswith(months) for tick in ticks), ticks
     expect(page.locator("#explore-grid .ag-paging-panel")).to_contain_text(pager)
+    # A rate with the metric's one decimal on every row (89,0 beside 89,7), in the page's style.
+    rates = page.locator('#explore-grid [col-id="online_rate"].ag-cell').all_inner_texts()
+    decimal = "," if lang == "vi" else "."
+    assert rates and all(re.fullmatch(rf"\d+\{decimal}\d", r) for r in rates), rates
     page.screenshot(path=str(screenshot_dir / f"boards-explore-{lang}.png"), full_page=True)
     assert console_errors == []
 
