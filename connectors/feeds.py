@@ -77,7 +77,7 @@ class Feed:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> {raw: canonical}
     measures: dict[str, str] = field(default_factory=dict)  # wide report column -> measure code
     parse: Parse = field(default_factory=Parse)
-    description: str = ""
+    description: dict[str, str] = field(default_factory=dict)  # language -> text (sources page)
 
 
 def duration(text: str | int, file: Path, where: str) -> timedelta:
@@ -150,6 +150,19 @@ def _str_table(raw: Any, file: Path, where: str) -> dict[str, str]:
     return dict(raw)
 
 
+LANGUAGES = ("vi", "en")
+
+
+def _description(raw: Any, file: Path, where: str) -> dict[str, str]:
+    """A text for every language: one string for both, or a table { vi = "…", en = "…" }."""
+    if isinstance(raw, str):
+        return dict.fromkeys(LANGUAGES, raw)
+    texts = _str_table(raw, file, where)
+    if set(texts) != set(LANGUAGES):
+        raise ConfigError(file, where, "one text, or a table with exactly the keys vi and en")
+    return texts
+
+
 def _parse(raw: Any, file: Path, where: str) -> Parse:
     if not isinstance(raw, dict):
         raise ConfigError(file, where, "must be a table")
@@ -214,7 +227,7 @@ def parse_feed(name: str, raw: dict[str, Any], file: Path, kinds: set[str]) -> F
         values={k: _str_table(v, file, f"{where}.values.{k}") for k, v in values.items()},
         measures=_str_table(raw.get("measures", {}), file, f"{where}.measures"),
         parse=_parse(raw.get("parse", {}), file, f"{where}.parse"),
-        description=str(raw.get("description", "")),
+        description=_description(raw.get("description", ""), file, f"{where}.description"),
     )
 
 

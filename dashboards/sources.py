@@ -64,7 +64,7 @@ def feed_rows() -> list[dict]:
         if name in known:
             continue
         rows.append({
-            "name": name, "kind": "—", "enabled": True, "description": "",
+            "name": name, "kind": "—", "enabled": True, "description": {},
             "next_run_at": None, "last_run_at": f.last_run_at, "last_status": f.last_status,
             "last_error": f.last_error, "last_rows_loaded": f.rows_loaded,
             "last_rows_quarantined": f.rows_quarantined, "total_rows_loaded": f.total_loaded,
@@ -99,7 +99,7 @@ def feeds_table(lang: str) -> dbc.Table:
                 [
                     html.Td(html.Code(r["name"])),
                     html.Td(r.get("kind") or "—"),
-                    html.Td(r.get("description") or "—", className="small"),
+                    html.Td((r.get("description") or {}).get(lang) or "—", className="small"),
                     html.Td(_ts(r.get("last_run_at"), lang)),
                     html.Td(_ts(r.get("newest_data_at"), lang)),
                     html.Td(fmt.number(loaded, 0, lang) if loaded is not None else "—",
@@ -145,7 +145,8 @@ def quarantine_grid(lang: str) -> html.Div:
                 rowData=rows,
                 columnDefs=[{"field": f, "headerName": h, "width": w} for f, h, w in cols],
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=25),
+                dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=25,
+                                             paginationPageSizeSelector=[25, 50, 100]),
                 style={"height": "420px"},
                 className="ag-theme-alpine",
             ),

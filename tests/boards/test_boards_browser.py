@@ -189,6 +189,15 @@ def test_the_explorer_speaks_the_viewers_language_in_chart_and_grid(
     assert console_errors == []
 
 
+@pytest.mark.parametrize("lang,text", [("vi", "Bộ phận một cửa"), ("en", "one-stop desk")])
+def test_the_sources_page_describes_feeds_in_the_viewers_language(demo_app, page: Page, lang,
+                                                                   text):  # fmt: skip
+    page.goto(f"{demo_app.url}/sources?lang={lang}")
+    expect(page.locator("#sources-table")).to_contain_text(text)
+    # The quarantine grid's page size is one its selector offers (else the selector is blank).
+    expect(page.locator("#sources-quarantine .ag-paging-page-size")).to_contain_text("25")
+
+
 def _csv_table(data: bytes) -> tuple[dict[str, str], list[dict[str, str]]]:
     text = data.decode("utf-8-sig")
     meta, body = {}, []

@@ -23,6 +23,15 @@ def test_the_shipped_feeds_load(config):
     assert all(f.enabled for n, f in feeds.items() if n.startswith("demo_"))
     assert feeds["demo_district4_api"].options["base_url"] == "http://127.0.0.1:9999"
     assert feeds["demo_justice_desk"].options["path"] == "/srv/ioc/demo/exports"
+    # The sources page describes each feed in the viewer's language.
+    assert all(set(f.description) == {"vi", "en"} for f in feeds.values())
+    assert feeds["demo_justice_desk"].description["vi"].startswith("Bộ phận một cửa")
+
+
+def test_one_description_serves_both_languages(tmp_path):
+    feeds = load_feeds(write(tmp_path, '[feeds.dx]\nkind = "rest"\nschedule = { every = "5m" }\n'
+                                       'description = "Hệ thống D4"\n'))  # fmt: skip
+    assert feeds["dx"].description == {"vi": "Hệ thống D4", "en": "Hệ thống D4"}
 
 
 @pytest.mark.parametrize(
@@ -41,6 +50,8 @@ def test_the_shipped_feeds_load(config):
          "must name an environment variable"),
         ('kind = "rest"\nshape = "cube"\nschedule = { every = "5m" }', "feeds.dx.shape"),
         ('kind = "rest"\nschedule = { every = "5m" }\nsurprise = 1', "unknown key(s) surprise"),
+        ('kind = "rest"\nschedule = { every = "5m" }\ndescription = { vi = "Hệ thống" }',
+         "feeds.dx.description: one text, or a table with exactly the keys vi and en"),
         ('kind = "files"\nschedule = { every = "5m" }\nmeasures = { "A" = "nope" }',
          "feeds.dx.measures.A: unknown measure 'nope'"),
     ],
