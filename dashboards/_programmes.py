@@ -158,7 +158,7 @@ def heatmap(counts: list[list[int]], lang: str, dark: bool = False, scale: float
         "y": WEEKDAYS[lang],
         "colorscale": _colorscale("YlOrRd" if not dark else "Inferno"),
         "hovertemplate": "%{y} %{x}h: %{z}<extra></extra>",
-        "colorbar": {"thickness": 10 * scale, "len": 0.9},
+        "colorbar": {"thickness": 14 * scale, "len": 0.9, "tickfont": {"size": 16 * scale}},
     }
     line = "#ffffff" if dark else "#1f5fa8"
     return figs.figure([trace], figs.merge(
