@@ -10,7 +10,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,14 +69,14 @@ def in_write_transaction() -> bool:
 
 
 @contextmanager
-def unordered_writes(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _unordered_writes(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Let the statements inside write rows in whatever order DuckDB's threads produce them.
 
     With insertion order kept, a parallel bulk INSERT leaves partial row groups that the next
     checkpoint rewrites: ~0.6 s and twice the file size per 1M dossiers. Stored rows have no
     meaningful order, but a result without ORDER BY may come back in another order too, so the
     setting is the cursor's own (other threads' cursors keep the order) and ends with the block.
-    Open it outside a transaction: a SET inside an aborted one fails.
+    It is opened outside the transaction: a SET inside an aborted one fails.
     """
     cur.execute("SET SESSION preserve_insertion_order = false")
     try:
@@ -117,9 +117,11 @@ class Database:
         self._con.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction: all of it commits or none of it does."""
-        with self.write_lock:
+    def transaction(self, unordered: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction: all of it commits or none of it does. `unordered` (bulk loads
+        and rollups): rows are stored in the order DuckDB's threads produce them (see
+        `_unordered_writes`; set before the transaction begins, reset after it ends)."""
+        with _unordered_writes(self.cursor()) if unordered else nullcontext(), self.write_lock:
             cur = self.cursor()
             cur.begin()
             _writing.depth = getattr(_writing, "depth", 0) + 1

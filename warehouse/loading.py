@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from config import Config
-from warehouse.db import LOCAL_TZ, Database, scalar, unordered_writes
+from warehouse.db import LOCAL_TZ, Database, scalar
 from warehouse.rollup import (
     refresh_dossier_days,
     refresh_hours,
@@ -286,9 +286,8 @@ class Loader:
         bad = pl.concat([f for f in (rejects, bad_d, bad_r) if f is not None])
         loaded = sum(f.height for f in (good_d, good_r) if f is not None)
         read = batch.rows_read if batch.rows_read is not None else loaded + bad.height
-        # Nothing in a load reads rows in insertion order; the setting is reset after the
-        # transaction ends (a SET inside an aborted one fails).
-        with unordered_writes(self.db.cursor()), self.db.transaction() as cur:
+        # Nothing in a load reads rows in insertion order.
+        with self.db.transaction(unordered=True) as cur:
             batch_id = _next_batch_id(cur)
             _insert_batch_row(cur, batch_id, batch, now, "running")
             old = _replaced_batches(cur, batch)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 import duckdb
 
 from config import Config
-from warehouse.db import Database, unordered_writes
+from warehouse.db import Database
 
 FACT_KEYS = (
     "source",
@@ -43,12 +43,12 @@ def sync_catalog(db: Database, config: Config, as_of: datetime) -> bool:
     fingerprint = catalog_fingerprint(config)
     if db.meta("measures_fingerprint") == fingerprint:
         if db.meta("month_rollup_fingerprint") != fingerprint:  # fact_month is new (006)
-            with unordered_writes(db.cursor()), db.transaction() as cur:
+            with db.transaction(unordered=True) as cur:
                 _sync_columns(cur, config, "fact_month")
                 refresh_months(cur, None, None)
                 Database.set_meta(cur, "month_rollup_fingerprint", fingerprint)
         return False
-    with unordered_writes(db.cursor()), db.transaction() as cur:
+    with db.transaction(unordered=True) as cur:
         for table in ("fact", "fact_month"):
             _sync_columns(cur, config, table)
         cur.execute("DELETE FROM fact")
@@ -256,7 +256,7 @@ def sync_hours(db: Database) -> bool:
     """Fill `fact_hour` whole when it is new or its definition changed. True if it was."""
     if db.meta("hour_rollup_fingerprint") == _HOUR_FINGERPRINT:
         return False
-    with unordered_writes(db.cursor()), db.transaction() as cur:
+    with db.transaction(unordered=True) as cur:
         refresh_hours(cur, None, None)
         Database.set_meta(cur, "hour_rollup_fingerprint", _HOUR_FINGERPRINT)
         Database.bump_data_version(cur)
