@@ -7,6 +7,7 @@ from datetime import date
 from functools import cached_property
 from typing import Literal
 
+LANGS = ("vi", "en")  # every name and text in the configuration comes in these languages
 UNIT_KINDS = ("city", "department", "district", "ward", "commune", "township")
 PROCEDURE_LEVELS = ("city", "district", "commune")
 FAR_FUTURE = date(9999, 12, 31)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from config import CONFIG_DIR, ConfigError
+from config import CONFIG_DIR, LANGS, ConfigError
 from config.loader import read_toml
 
 FEEDS_FILE = "feeds.toml"
@@ -150,15 +150,12 @@ def _str_table(raw: Any, file: Path, where: str) -> dict[str, str]:
     return dict(raw)
 
 
-LANGUAGES = ("vi", "en")
-
-
 def _description(raw: Any, file: Path, where: str) -> dict[str, str]:
     """A text for every language: one string for both, or a table { vi = "…", en = "…" }."""
     if isinstance(raw, str):
-        return dict.fromkeys(LANGUAGES, raw)
+        return dict.fromkeys(LANGS, raw)
     texts = _str_table(raw, file, where)
-    if set(texts) != set(LANGUAGES):
+    if set(texts) != set(LANGS):
         raise ConfigError(file, where, "one text, or a table with exactly the keys vi and en")
     return texts
 

@@ -15,6 +15,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, clientside_callback, dcc, html
 
+from config import LANGS
 from dashboards import _format as fmt
 from dashboards._i18n import t
 from metrics.freshness import SourceFreshness, as_of
@@ -83,7 +84,7 @@ def navbar(may_open: Callable[[dict], bool] = lambda _page: True) -> dbc.Navbar:
             continue
         path = page["relative_path"]
         key = NAV_KEYS.get(path)
-        names[path] = {lang: (t(key, lang) if key else page["name"]) for lang in fmt.LANGS}
+        names[path] = {lang: (t(key, lang) if key else page["name"]) for lang in LANGS}
         links.append(
             dbc.NavItem(
                 dbc.NavLink(

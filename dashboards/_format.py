@@ -6,7 +6,6 @@ from datetime import date, datetime
 
 from config import Metric
 
-LANGS = ("vi", "en")
 NO_DATA = {"vi": "không có dữ liệu", "en": "no data"}
 
 

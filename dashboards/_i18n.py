@@ -6,7 +6,7 @@ switch in the navbar also remembers it in the browser (local storage) for the ne
 
 from __future__ import annotations
 
-from dashboards._format import LANGS
+from config import LANGS
 
 DEFAULT_LANG = "vi"
 

@@ -21,6 +21,7 @@ from html import escape
 
 from flask import Blueprint, Response, request
 
+from config import LANGS
 from dashboards import _format as fmt
 from dashboards._runtime import runtime
 from metrics.programmes import DTI_COMPONENTS, dti_table
@@ -62,7 +63,7 @@ th:nth-child(2),td:nth-child(2){text-align:left;white-space:normal;min-width:240
 
 def _lang() -> str:
     value = request.args.get("lang", "vi")
-    return value if value in fmt.LANGS else "vi"
+    return value if value in LANGS else "vi"
 
 
 def _grain() -> str:

@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
 from access.web import current as current_principal
+from config import LANGS
 from dashboards import _format as fmt
 from dashboards._alerts import alert_link, alert_text
 from dashboards._runtime import LOCAL_OFFSET, runtime
@@ -208,7 +209,7 @@ def _actionable(lang: str) -> list[dict]:
 
 
 def layout(lang: str = "vi", **_query) -> html.Div:
-    lang = lang if lang in fmt.LANGS else "vi"
+    lang = lang if lang in LANGS else "vi"
     cfg = runtime().config
     metrics = sorted({r.metric for r in store.alert_instances(runtime().warehouse.cursor())
                       if r.metric})  # fmt: skip
@@ -309,7 +310,7 @@ def layout(lang: str = "vi", **_query) -> html.Div:
     prevent_initial_call=True,
 )
 def update(severity, metric, unit, _ack, _silence, key, who, why, hours, lang):
-    lang = lang if lang in fmt.LANGS else "vi"
+    lang = lang if lang in LANGS else "vi"
     message = None
     trigger = ctx.triggered_id
     if trigger in ("alerts-ack", "alerts-silence"):

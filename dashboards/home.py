@@ -6,6 +6,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from config import LANGS
 from dashboards import _format as fmt
 from dashboards._runtime import local_today, runtime
 from metrics import scope
@@ -60,7 +61,7 @@ def tile(k: Kpi, lang: str) -> dbc.Col:
 
 
 def layout(lang: str = "vi", **_query) -> html.Div:
-    lang = lang if lang in fmt.LANGS else "vi"
+    lang = lang if lang in LANGS else "vi"
     rt = runtime()
     today = local_today()
     tiles = kpis(rt.warehouse.cursor(), rt.config, today, unit=scope.current_unit())
