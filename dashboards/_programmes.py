@@ -537,9 +537,7 @@ def _section_reads(unit: str, kind: str, start: date, end: date, lang: str, role
     rt = runtime()
     cfg = rt.config
 
-    def cur():  # the cursor of the thread the read runs in
-        return rt.warehouse.cursor()
-
+    cur = rt.warehouse.cursor  # called in the thread the read runs in (its own cursor)
     reads = {"rates": lambda: query(cur(), cfg, ["qr_count", "qr_share_online", "after_hours_rate",
                                                  "business_registry_reuse_rate",
                                                  "e_result_only_rate"],

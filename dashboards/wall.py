@@ -94,9 +94,7 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
     today = local_today()
     start = today.replace(day=1)
 
-    def cur():  # the cursor of the thread the section runs in
-        return rt.warehouse.cursor()
-
+    cur = rt.warehouse.cursor  # called in the thread the section runs in (its own cursor)
     tiles, history, ranked_frame, fresh, alerts = gather(
         lambda: kpis(cur(), cfg, today, board.tiles),
         lambda: query(cur(), cfg, board.tiles, "month", add_months(start, -11), today,
