@@ -184,8 +184,19 @@ def main(argv: list[str] | None = None) -> None:
     app.run(host=settings.host, port=settings.port, debug=False)
 
 
+_built: dash.Dash | None = None
+
+
+def __getattr__(name: str):
+    """`app:server` for gunicorn (and `app.app`): the app built from IOC_* variables on first
+    use, so importing this module for `create_app` builds and starts nothing."""
+    global _built
+    if name not in ("app", "server"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _built is None:
+        _built = _create_or_exit(Settings.from_env())
+    return _built if name == "app" else _built.server
+
+
 if __name__ == "__main__":
     main()
-else:  # imported by gunicorn (app:server) or a test: settings come from IOC_* variables
-    app = _create_or_exit(Settings.from_env())
-    server = app.server

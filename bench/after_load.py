@@ -52,9 +52,8 @@ def _first_requests(client, headers) -> dict[str, float]:
 
 def measure(data_dir: Path, loads: int = 3) -> dict:
     add_user(data_dir)
-    # Importing `app` builds the app from IOC_* variables, as gunicorn does (`app:server`): that
-    # one app is measured. (Calling create_app after the import ran a second app on ./data,
-    # whose threads could still be querying at exit: DuckDB then aborted the process.)
+    # `app.app` is the app gunicorn serves (`app:server`), built from IOC_* variables on first
+    # use: that one app is measured.
     os.environ.update(IOC_DATA_DIR=str(data_dir), IOC_DEMO="0", IOC_SCHEDULER="0")
     from app import app
     from dashboards._runtime import runtime

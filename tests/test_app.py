@@ -76,6 +76,17 @@ def test_a_configuration_error_stops_the_app_with_the_reason(tmp_path: Path):
     assert "unknown parent unit NOWHERE" in run.stderr
 
 
+def test_importing_the_module_builds_no_app(tmp_path: Path):
+    # Scripts import create_app from it; only `app:server` (gunicorn) or `app.app` builds one.
+    code = "import app; from app import create_app; print(app._built is None)"
+    env = {"PATH": "/usr/bin:/bin", "IOC_DATA_DIR": str(tmp_path), "IOC_DEMO": "0"}
+    out = subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
+    assert list(tmp_path.iterdir()) == []  # no warehouse opened
+
+
 def test_gunicorn_serves_the_app(tmp_path: Path):
     port = free_port()
     gunicorn = Path(sys.executable).parent / "gunicorn"
