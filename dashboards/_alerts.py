@@ -1,4 +1,5 @@
-"""Alert pieces other pages share: the wall strip's items and the drill-down link of an alert.
+"""Alert pieces other pages share: the wall strip's items, the drill-down link of an alert and
+its reason in the viewer's language.
 
 `strip_items(lang)` gives the (severity, text, link) triples `_components.alert_strip` draws:
 the firing critical alerts (plus warnings with `severity=None`), worst and oldest first.
@@ -6,11 +7,14 @@ the firing critical alerts (plus warnings with `severity=None`), worst and oldes
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
 
 from dashboards import _format as fmt
-from dashboards._runtime import runtime
+from dashboards._runtime import LOCAL_OFFSET, runtime
 from metrics.alerts.notify import drilldown_path
+from metrics.alerts.reasons import Formats, Reason
 from warehouse.alerts_store import AlertRow, active_alerts
 
 
@@ -21,23 +25,58 @@ def alert_link(a: AlertRow, lang: str) -> str:
     return drilldown_path(a.unit_code, a.metric, a.period_start, a.period_end, lang, a.sector_code)
 
 
+def when(ts: datetime | None, lang: str) -> str:
+    """An instant as the pages write it, in local time."""
+    if ts is None:
+        return "–"
+    return fmt.moment((ts.astimezone(UTC) + LOCAL_OFFSET).replace(tzinfo=None), lang)
+
+
+def reason_text(parts: str | None, stored: str, metric: str | None, lang: str) -> str:
+    """Why the alert is in its state, in `lang`, its values written as the boards write them
+    (`stored`, the English text, for rows from before reasons were kept as data)."""
+    reason = Reason.from_json(parts)
+    if reason is None:
+        return stored
+    m = runtime().config.metrics.get(metric or "")
+    formats = Formats(
+        value=(lambda x: fmt.metric_value(m, x, lang)) if m is not None else None,
+        count=lambda x: fmt.number(x, 0 if float(x).is_integer() else 1, lang),
+        moment=lambda ts: when(ts, lang),
+    )
+    return reason.text(lang, formats)
+
+
+def alert_name(row: Mapping, lang: str) -> str:
+    """'Quận 8 · Tỷ lệ hồ sơ trực tuyến' of an instance's columns (unit_code, metric,
+    sector_code, source, rule_id, kind); a history row whose instance is gone has only its key."""
+    cfg = runtime().config
+    if row.get("kind") == "feed" or row.get("rule_id") == "stale":
+        return f"{'Nguồn dữ liệu trễ' if lang == 'vi' else 'Feed late'}: {row.get('source')}"
+    if row.get("rule_id") is None:
+        return row.get("alert_key") or ""
+    code = row.get("unit_code")
+    try:
+        unit = cfg.unit(code).name(lang) if code else ""
+    except KeyError:
+        unit = code or ""
+    m = cfg.metrics.get(row.get("metric") or "")
+    if m is None:
+        return f"{unit} · {row['rule_id']}"
+    sector = cfg.sectors.get(row.get("sector_code") or "")
+    return f"{unit}{f' · {sector.name(lang)}' if sector else ''} · {m.name(lang)}"
+
+
 def alert_text(a: AlertRow, lang: str) -> str:
     """'Quận 8 · Tỷ lệ hồ sơ trực tuyến 50,0% (ngưỡng 70,0%)'."""
-    cfg = runtime().config
-    if a.kind == "feed":
-        return f"{'Nguồn dữ liệu trễ' if lang == 'vi' else 'Feed late'}: {a.source}"
-    try:
-        unit = cfg.unit(a.unit_code).name(lang) if a.unit_code else ""
-    except KeyError:
-        unit = a.unit_code or ""
-    m = cfg.metrics.get(a.metric or "")
-    if m is None:
-        return f"{unit} · {a.rule_id}"
+    name = alert_name(asdict(a) | {"alert_key": a.key}, lang)
+    m = runtime().config.metrics.get(a.metric or "")
+    if a.kind == "feed" or m is None:
+        return name
     limit = "ngưỡng" if lang == "vi" else "threshold"
     value = fmt.metric_value(m, a.value, lang)
     threshold = fmt.metric_value(m, a.threshold, lang)
-    sector = f" · {cfg.sectors[a.sector_code].name(lang)}" if a.sector_code in cfg.sectors else ""
-    return f"{unit}{sector} · {m.name(lang)} {value} ({limit} {threshold})"
+    return f"{name} {value} ({limit} {threshold})"
 
 
 def strip_items(

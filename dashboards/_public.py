@@ -21,8 +21,8 @@ from html import escape
 
 from flask import Blueprint, Response, request
 
-from config import LANGS
 from dashboards import _format as fmt
+from dashboards._i18n import lang_of
 from dashboards._runtime import runtime
 from metrics.programmes import DTI_COMPONENTS, dti_table
 
@@ -62,8 +62,7 @@ th:nth-child(2),td:nth-child(2){text-align:left;white-space:normal;min-width:240
 
 
 def _lang() -> str:
-    value = request.args.get("lang", "vi")
-    return value if value in LANGS else "vi"
+    return lang_of(request.args.get("lang"))
 
 
 def _grain() -> str:

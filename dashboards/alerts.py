@@ -14,10 +14,10 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
 from access.web import current as current_principal
-from config import LANGS
-from dashboards import _format as fmt
-from dashboards._alerts import alert_link, alert_text
-from dashboards._runtime import LOCAL_OFFSET, runtime
+from dashboards._alerts import alert_link, alert_name, alert_text, reason_text, when
+from dashboards._i18n import lang_of
+from dashboards._runtime import runtime
+from metrics.alerts.reasons import SEVERITIES, STATES, event_word
 from warehouse import alerts_store as store
 
 dash.register_page(__name__, path="/alerts", name="Alerts", order=5, title="IOC · Alerts")
@@ -52,20 +52,6 @@ TEXT = {
     "at": {"vi": "Lúc", "en": "At"},
     "notified": {"vi": "Đã gửi", "en": "Notified"},
 }
-STATE_TEXT = {
-    "ok": {"vi": "bình thường", "en": "ok"},
-    "pending": {"vi": "chờ xác định", "en": "pending"},
-    "firing": {"vi": "đang cảnh báo", "en": "firing"},
-    "resolved": {"vi": "đã hết", "en": "resolved"},
-    "no_data": {"vi": "không có dữ liệu", "en": "no data"},
-    "insufficient_data": {"vi": "không đủ dữ liệu", "en": "insufficient data"},
-    "error": {"vi": "lỗi", "en": "error"},
-    "stale": {"vi": "nguồn trễ", "en": "stale"},
-}
-SEVERITY_TEXT = {
-    "critical": {"vi": "Nghiêm trọng", "en": "Critical"},
-    "warning": {"vi": "Cảnh báo", "en": "Warning"},
-}
 ICON = {"critical": "✖", "warning": "▲"}
 SILENCE_HOURS = (1, 4, 24, 72, 168)
 OTHER_STATES = ("pending", "no_data", "insufficient_data", "error", "stale")
@@ -75,17 +61,11 @@ def _t(key: str, lang: str) -> str:
     return TEXT[key][lang]
 
 
-def _when(ts: datetime | None, lang: str) -> str:
-    if ts is None:
-        return "–"
-    return fmt.moment((ts.astimezone(UTC) + LOCAL_OFFSET).replace(tzinfo=None), lang)
-
-
 def _severity(sev: str | None, lang: str) -> html.Span:
     if not sev:
         return html.Span("–")
     return html.Span(
-        f"{ICON.get(sev, '●')} {SEVERITY_TEXT[sev][lang]}", className=f"alert-sev alert-{sev}"
+        f"{ICON.get(sev, '●')} {SEVERITIES[sev][lang]}", className=f"alert-sev alert-{sev}"
     )
 
 
@@ -99,20 +79,20 @@ def _table(rows: list[store.AlertRow], lang: str, extra: str | None = None) -> h
         cells = [
             html.Td(_severity(a.severity, lang)),
             html.Td(html.A(alert_text(a, lang), href=alert_link(a, lang), className="alert-link")),
-            html.Td(STATE_TEXT.get(a.state, {}).get(lang, a.state)),
-            html.Td(_when(a.started_at or a.since, lang)),
-            html.Td(a.reason, className="small"),
+            html.Td(STATES.get(a.state, {}).get(lang, a.state)),
+            html.Td(when(a.started_at or a.since, lang)),
+            html.Td(reason_text(a.reason_parts, a.reason, a.metric, lang), className="small"),
         ]
         if extra == "acked_by":
             note = f" — {a.ack_note}" if a.ack_note else ""
             cells.append(
-                html.Td(f"{a.acked_by} · {_when(a.acked_at, lang)}{note}", className="alert-ack")
+                html.Td(f"{a.acked_by} · {when(a.acked_at, lang)}{note}", className="alert-ack")
             )
         if extra == "silenced_by":
             cells.append(
                 html.Td(
                     f"{a.silenced_by} ({a.silence_reason}) {_t('until', lang)} "
-                    f"{_when(a.silenced_until, lang)}",
+                    f"{when(a.silenced_until, lang)}",
                     className="alert-silence",
                 )
             )
@@ -139,11 +119,12 @@ def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
     body = [
         html.Tr(
             [
-                html.Td(_when(r["happened_at"], lang)),
-                html.Td(r["event"]),
-                html.Td(r["alert_key"]),
+                html.Td(when(r["happened_at"], lang)),
+                html.Td(event_word(r["event"], lang)),
+                html.Td(alert_name(r, lang), title=r["alert_key"]),
                 html.Td(_severity(r["severity"], lang)),
-                html.Td(r["reason"], className="small"),
+                html.Td(reason_text(r["reason_parts"], r["reason"] or "", r["metric"], lang),
+                        className="small"),
                 html.Td("✔" if r["notify"] else ("🔕" if r["silenced"] else "")),
             ]
         )
@@ -190,7 +171,7 @@ def render(lang: str, severity: str | None, metric: str | None, unit: str | None
                 [
                     _table(other, lang),
                     html.P(
-                        " · ".join(f"{STATE_TEXT[k][lang]}: {n}" for k, n in quiet.items()),
+                        " · ".join(f"{STATES[k][lang]}: {n}" for k, n in quiet.items()),
                         className="text-muted small",
                         id="alerts-quiet-counts",
                     ),
@@ -209,7 +190,7 @@ def _actionable(lang: str) -> list[dict]:
 
 
 def layout(lang: str = "vi", **_query) -> html.Div:
-    lang = lang if lang in LANGS else "vi"
+    lang = lang_of(lang)
     cfg = runtime().config
     metrics = sorted({r.metric for r in store.alert_instances(runtime().warehouse.cursor())
                       if r.metric})  # fmt: skip
@@ -218,7 +199,7 @@ def layout(lang: str = "vi", **_query) -> html.Div:
             dbc.Col(
                 dcc.Dropdown(
                     id="alerts-filter-severity",
-                    options=[{"label": v[lang], "value": k} for k, v in SEVERITY_TEXT.items()],
+                    options=[{"label": v[lang], "value": k} for k, v in SEVERITIES.items()],
                     placeholder=_t("severity", lang),
                 ),
                 md=3,
@@ -310,7 +291,7 @@ def layout(lang: str = "vi", **_query) -> html.Div:
     prevent_initial_call=True,
 )
 def update(severity, metric, unit, _ack, _silence, key, who, why, hours, lang):
-    lang = lang if lang in LANGS else "vi"
+    lang = lang_of(lang)
     message = None
     trigger = ctx.triggered_id
     if trigger in ("alerts-ack", "alerts-silence"):

@@ -6,8 +6,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from config import LANGS
 from dashboards import _format as fmt
+from dashboards._i18n import lang_of
 from dashboards._runtime import local_today, runtime
 from metrics import scope
 from metrics.kpi import Kpi, kpis
@@ -61,7 +61,7 @@ def tile(k: Kpi, lang: str) -> dbc.Col:
 
 
 def layout(lang: str = "vi", **_query) -> html.Div:
-    lang = lang if lang in LANGS else "vi"
+    lang = lang_of(lang)
     rt = runtime()
     today = local_today()
     tiles = kpis(rt.warehouse.cursor(), rt.config, today, unit=scope.current_unit())

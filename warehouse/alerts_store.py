@@ -83,7 +83,7 @@ _INSTANCE_COLS = (
     "alert_key", "rule_id", "kind", "metric", "unit_code", "sector_code", "source",
     "time_window", "period_start", "period_end", "state", "severity", "since", "pending_count",
     "pending_since", "started_at", "resolved_at", "peak_value", "value", "denominator", "target",
-    "threshold", "reason", "evaluated_at",
+    "threshold", "reason", "reason_parts", "evaluated_at",
 )  # fmt: skip
 _TS = pl.Datetime("us", "UTC")
 _INSTANCE_SCHEMA = {
@@ -93,7 +93,7 @@ _INSTANCE_SCHEMA = {
     "state": pl.String, "severity": pl.String, "since": _TS, "pending_count": pl.Int32,
     "pending_since": _TS, "started_at": _TS, "resolved_at": _TS, "peak_value": pl.Float64,
     "value": pl.Float64, "denominator": pl.Float64, "target": pl.Float64,
-    "threshold": pl.Float64, "reason": pl.String, "evaluated_at": _TS,
+    "threshold": pl.Float64, "reason": pl.String, "reason_parts": pl.String, "evaluated_at": _TS,
 }  # fmt: skip
 
 
@@ -115,7 +115,7 @@ def save_run(db: Database, outcomes: Sequence, started: datetime, now: datetime)
                 "pending_since": s.pending_since, "started_at": s.started_at,
                 "resolved_at": s.resolved_at, "peak_value": s.peak_value, "value": s.value,
                 "denominator": s.denominator, "target": s.target, "threshold": s.threshold,
-                "reason": ev.reason, "evaluated_at": now,
+                "reason": ev.reason, "reason_parts": ev.why.to_json(), "evaluated_at": now,
             }
         )  # fmt: skip
         if ev.event is not None:
@@ -135,10 +135,12 @@ def save_run(db: Database, outcomes: Sequence, started: datetime, now: datetime)
         for key, ev in events:
             s = ev.state
             cur.execute(
-                "INSERT INTO alert_event VALUES (nextval('alert_event_seq'), ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?, ?, ?)",
+                "INSERT INTO alert_event (event_id, alert_key, run_id, happened_at, event,"
+                " from_state, to_state, severity, value, threshold, reason, notify, silenced,"
+                " reason_parts) VALUES (nextval('alert_event_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?)",
                 [key, run_id, now, ev.event, ev.previous, s.state, s.severity, s.value,
-                 s.threshold, ev.reason, ev.notify, ev.silenced],
+                 s.threshold, ev.reason, ev.notify, ev.silenced, ev.why.to_json()],
             )  # fmt: skip
         errors = sum(1 for o in outcomes if o.evaluation.state.state == "error")
         cur.execute(
@@ -288,8 +290,9 @@ class AlertRow:
     denominator: float | None
     target: float | None
     threshold: float | None
-    reason: str
+    reason: str  # English
     evaluated_at: datetime | None
+    reason_parts: str | None = None  # the reason as data (metrics.alerts.reasons), JSON
     acked_by: str | None = None
     acked_at: datetime | None = None
     ack_note: str | None = None
@@ -329,7 +332,8 @@ def _alert(r: dict) -> AlertRow:
         state=r["state"], severity=r["severity"], since=r["since"], started_at=r["started_at"],
         resolved_at=r["resolved_at"], value=r["value"], peak_value=r["peak_value"],
         denominator=r["denominator"], target=r["target"], threshold=r["threshold"],
-        reason=r["reason"] or "", evaluated_at=r["evaluated_at"], acked_by=r["acked_by"],
+        reason=r["reason"] or "", evaluated_at=r["evaluated_at"],
+        reason_parts=r["reason_parts"], acked_by=r["acked_by"],
         acked_at=r["acked_at"], ack_note=r["ack_note"], silenced_until=r["silenced_until"],
         silenced_by=r["silenced_by"], silence_reason=r["silence_reason"],
     )  # fmt: skip
@@ -401,7 +405,8 @@ def alert_history(
         where.append("e.happened_at >= ?")
         params.append(since)
     sql = (
-        "SELECT e.*, i.rule_id, i.metric, i.unit_code, i.source, i.period_start, i.period_end"
+        "SELECT e.*, i.rule_id, i.kind, i.metric, i.unit_code, i.sector_code, i.source,"
+        " i.period_start, i.period_end"
         " FROM alert_event e LEFT JOIN alert_instance i USING (alert_key)"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY e.event_id DESC LIMIT ?"

@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from metrics.alerts.reasons import Reason
 from metrics.alerts.rules import FeedWatch, Rule
 
 STATES = (
@@ -58,7 +59,8 @@ class Observation:
 
     kind "value": `value` in the metric's unit (e.g. percent), `denominator` the dossier count
     behind a ratio (None for sum metrics), `target` this year's target for the unit (or None).
-    kind "no_data" / "error" / "stale": `detail` says why (the error text, the stale feeds).
+    kind "error" / "stale": `detail` says why (the error text, the stale feeds); kind "no_data":
+    `detail` is the key of its message in `metrics.alerts.reasons` ("no_dossiers", "no_value").
     """
 
     kind: Literal["value", "no_data", "error", "stale"]
@@ -72,7 +74,7 @@ class Observation:
         cls, value: float | None, denominator: float | None = None, target: float | None = None
     ) -> Observation:
         if value is None:
-            return cls("no_data", None, denominator, target, "no value in the window")
+            return cls("no_data", None, denominator, target, "no_value")
         return cls("value", float(value), denominator, target)
 
 
@@ -92,7 +94,7 @@ class AlertState:
     denominator: float | None = None
     target: float | None = None
     threshold: float | None = None  # the threshold the value was compared with
-    reason: str = ""
+    reason: str = ""  # English, as notifications carry it
 
     @property
     def held(self) -> bool:
@@ -108,7 +110,7 @@ class Evaluation:
 
     state: AlertState
     previous: str
-    reason: str
+    why: Reason
     event: str | None  # firing | escalated | downgraded | resolved | stale | error | no_data …
     notify: bool
     silenced: bool = False
@@ -116,6 +118,10 @@ class Evaluation:
     @property
     def changed(self) -> bool:
         return self.event is not None
+
+    @property
+    def reason(self) -> str:
+        return self.why.text("en")
 
 
 def thresholds(rule: Rule, target: float | None) -> dict[str, float] | None:
@@ -159,10 +165,6 @@ def _worst(direction: str, a: float | None, b: float) -> float:
     return min(a, b) if direction == "higher" else max(a, b)
 
 
-def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:.4g}"
-
-
 def evaluate(
     prev: AlertState | None,
     obs: Observation,
@@ -176,13 +178,13 @@ def evaluate(
     prev = prev or AlertState(since=now)
     silenced = silenced_until is not None and silenced_until > now
     if obs.kind == "error":
-        new, reason = _gap(prev, rule, now, "error", f"evaluation failed: {obs.detail}", obs)
+        new, reason = _gap(prev, rule, now, "error", Reason.of("error", detail=obs.detail), obs)
         if rule.error_state == "keep":
             new, reason = _keep(prev, now, reason)
     elif obs.kind == "stale":
-        new, reason = _gap(prev, rule, now, "no_data", f"feed stale: {obs.detail}", obs)
+        new, reason = _gap(prev, rule, now, "no_data", Reason.of("stale", detail=obs.detail), obs)
     elif obs.kind == "no_data" or obs.value is None:
-        new, reason = _gap(prev, rule, now, "no_data", obs.detail or "no value", obs)
+        new, reason = _gap(prev, rule, now, "no_data", Reason.of(obs.detail or "no_value"), obs)
         if rule.no_data_state == "keep":
             new, reason = _keep(prev, now, reason)
     elif (
@@ -195,30 +197,30 @@ def evaluate(
             rule,
             now,
             "insufficient_data",
-            f"only {obs.denominator:g} dossiers (minimum {rule.min_denominator:g})",
+            Reason.of("few", denominator=obs.denominator, minimum=rule.min_denominator),
             obs,
         )
     else:
         levels = thresholds(rule, obs.target)
         if not levels:
-            new, reason = _gap(prev, rule, now, "no_data", "no target for this year", obs)
+            new, reason = _gap(prev, rule, now, "no_data", Reason.of("no_target"), obs)
         else:
             new, reason = _value(prev, obs, rule, now, levels)
     event = _event(prev, new)
     if is_new and event not in NEW_INSTANCE_EVENTS:
         event = None  # a new instance starting in no_data/insufficient_data is not news
     notify = event is not None and event in rule.notify_on and not silenced
-    new = replace(new, reason=reason)
+    new = replace(new, reason=reason.text("en"))
     return Evaluation(new, prev.state, reason, event, notify, silenced)
 
 
-def _keep(prev: AlertState, now: datetime, reason: str) -> tuple[AlertState, str]:
-    return replace(prev), f"{reason} (rule keeps the last state: {prev.state})"
+def _keep(prev: AlertState, now: datetime, reason: Reason) -> tuple[AlertState, Reason]:
+    return replace(prev), reason + Reason.of("keep", state=prev.state)
 
 
 def _gap(
-    prev: AlertState, rule: Rule, now: datetime, state: str, reason: str, obs: Observation
-) -> tuple[AlertState, str]:
+    prev: AlertState, rule: Rule, now: datetime, state: str, reason: Reason, obs: Observation
+) -> tuple[AlertState, Reason]:
     firing = prev.state == "firing" or prev.held
     return (
         AlertState(
@@ -232,18 +234,15 @@ def _gap(
             denominator=obs.denominator,
             target=obs.target,
         ),
-        reason
-        + (
-            f"; was firing ({prev.severity}) since {prev.started_at:%Y-%m-%d %H:%M}"
-            if firing
-            else ""
-        ),
+        reason + Reason.of("was_firing", severity=prev.severity, since=prev.started_at)
+        if firing
+        else reason,
     )
 
 
 def _value(
     prev: AlertState, obs: Observation, rule: Rule, now: datetime, levels: dict[str, float]
-) -> tuple[AlertState, str]:
+) -> tuple[AlertState, Reason]:
     value, d = obs.value, rule.direction
     assert value is not None
     sev = breach(rule, value, levels)
@@ -264,7 +263,7 @@ def _value(
                     threshold=base,
                     **common,
                 ),
-                f"recovered: {_fmt(value)} is past the clear level {_fmt(clear_at)}",
+                Reason.of("recovered", value=value, clear_at=clear_at),
             )
         new_sev = held
         if SEVERITY_RANK[sev] > SEVERITY_RANK[held]:
@@ -278,9 +277,9 @@ def _value(
             new_sev = "warning" if "warning" in levels else "critical"
         threshold = levels.get(new_sev, base)
         if sev is None:
-            why = f"{_fmt(value)} is back inside {_fmt(base)} but not past the clear margin"
+            why = Reason.of("inside", value=value, base=base)
         else:
-            why = f"{_fmt(value)} is {side} the {sev} threshold {_fmt(levels[sev])}"
+            why = Reason.of("breach", value=value, side=side, severity=sev, threshold=levels[sev])
         return (
             AlertState(
                 state="firing",
@@ -296,9 +295,10 @@ def _value(
         )
     if sev is None:
         state = "resolved" if prev.state == "resolved" else "ok"
-        why = f"{_fmt(value)} is within the thresholds"
+        why = Reason.of("within", value=value)
         if prev.state == "pending":
-            why = f"breach did not persist ({prev.pending_count} of {rule.for_evaluations}); " + why
+            why = Reason.of("not_persisted", count=prev.pending_count,
+                            needed=rule.for_evaluations) + why  # fmt: skip
         return (
             AlertState(
                 state=state,
@@ -314,7 +314,7 @@ def _value(
     pending = prev.state == "pending"
     count = prev.pending_count + 1 if pending else 1
     pending_since = prev.pending_since if pending and prev.pending_since else now
-    why = f"{_fmt(value)} is {side} the {sev} threshold {_fmt(levels[sev])}"
+    why = Reason.of("breach", value=value, side=side, severity=sev, threshold=levels[sev])
     if count >= rule.for_evaluations and now - pending_since >= rule.for_duration:
         return (
             AlertState(
@@ -326,7 +326,7 @@ def _value(
                 threshold=levels[sev],
                 **common,
             ),
-            why + (f" for {count} evaluations" if count > 1 else ""),
+            why + Reason.of("for_count", count=count) if count > 1 else why,
         )
     worst = (
         sev
@@ -345,7 +345,7 @@ def _value(
             threshold=levels[sev],
             **common,
         ),
-        why + f" ({count} of {rule.for_evaluations} evaluations)",
+        why + Reason.of("pending_count", count=count, needed=rule.for_evaluations),
     )
 
 
@@ -399,7 +399,7 @@ def evaluate_feed(
     silenced = silenced_until is not None and silenced_until > now
     if last_delivery is None:
         new = AlertState(state="no_data", since=prev.since if prev.state == "no_data" else now)
-        reason = f"feed {watch.source} has never delivered"
+        reason = Reason.of("feed_never", source=watch.source)
     else:
         age = now - last_delivery
         hours = age / timedelta(hours=1)
@@ -413,11 +413,9 @@ def evaluate_feed(
                 value=hours,
                 threshold=watch.stale_after / timedelta(hours=1),
             )
-            reason = (
-                f"feed {watch.source}: last delivery {hours:.1f} h ago, expected every "
-                f"{watch.expected_every / timedelta(hours=1):g} h"
-                f" (+{watch.grace / timedelta(hours=1):g} h grace)"
-            )
+            reason = Reason.of("feed_late", source=watch.source, hours=hours,
+                               every=watch.expected_every / timedelta(hours=1),
+                               grace=watch.grace / timedelta(hours=1))  # fmt: skip
         else:
             state = "resolved" if prev.state in ("stale", "resolved") else "ok"
             new = AlertState(
@@ -428,10 +426,10 @@ def evaluate_feed(
                 value=hours,
                 threshold=watch.stale_after / timedelta(hours=1),
             )
-            reason = f"feed {watch.source}: last delivery {hours:.1f} h ago"
+            reason = Reason.of("feed_ok", source=watch.source, hours=hours)
     event = None if new.state == prev.state else new.state
     if is_new and event not in NEW_INSTANCE_EVENTS:
         event = None
     notify = event is not None and event in notify_on and not silenced
-    new = replace(new, reason=reason)
+    new = replace(new, reason=reason.text("en"))
     return Evaluation(new, prev.state, reason, event, notify, silenced)

@@ -127,7 +127,7 @@ def observe_rule(
         value = None if row is None else row.get(rule.metric)
         den = None if (row is None or m.denominator is None) else row.get(f"{rule.metric}_den")
         if value is None:
-            why = "no dossiers in the window" if not den else "no value in the window"
+            why = "no_dossiers" if not den else "no_value"
             out[unit] = Observation("no_data", None, den, target, why)
         else:
             out[unit] = Observation("value", float(value), den, target)

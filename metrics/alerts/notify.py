@@ -24,18 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from config import Config
+from config import LANGS, Config
+from metrics.alerts.reasons import Reason, event_word
 from metrics.alerts.rules import AlertsConfig, Channel
 
 log = logging.getLogger(__name__)
 
-EVENT_TEXT = {
-    "firing": {"vi": "CẢNH BÁO", "en": "FIRING"},
-    "escalated": {"vi": "NGHIÊM TRỌNG HƠN", "en": "ESCALATED"},
-    "resolved": {"vi": "ĐÃ HẾT", "en": "RESOLVED"},
-    "stale": {"vi": "NGUỒN DỮ LIỆU TRỄ", "en": "FEED STALE"},
-    "error": {"vi": "LỖI ĐÁNH GIÁ", "en": "EVALUATION ERROR"},
-}
 
 
 @dataclass(frozen=True)
@@ -105,6 +99,7 @@ def message(row: Mapping, config: Config, alerts: AlertsConfig, base_url: str = 
         if row.get("period_start")
         else None,
         "reason": row.get("reason"),
+        "reason_text": _reason_text(row.get("reason_parts")),
         "at": row["happened_at"].isoformat()
         if isinstance(row.get("happened_at"), datetime)
         else None,
@@ -112,8 +107,13 @@ def message(row: Mapping, config: Config, alerts: AlertsConfig, base_url: str = 
     }
 
 
+def _reason_text(parts: str | None) -> dict[str, str] | None:
+    reason = Reason.from_json(parts)
+    return None if reason is None else {lang: reason.text(lang) for lang in LANGS}
+
+
 def subject(payload: Mapping) -> str:
-    what = EVENT_TEXT.get(payload["event"], {"vi": payload["event"].upper()})["vi"]
+    what = event_word(payload["event"], "vi").upper()
     sev = f" [{payload['severity']}]" if payload.get("severity") else ""
     name = (payload.get("rule_name") or {}).get("vi") or payload.get("source") or payload["rule"]
     where = (payload.get("unit_name") or {}).get("vi") or payload.get("unit") or ""
@@ -122,6 +122,8 @@ def subject(payload: Mapping) -> str:
 
 def body(payload: Mapping) -> str:
     lines = [subject(payload), ""]
+    if payload.get("reason_text"):
+        lines.append(f"lý do: {payload['reason_text']['vi']}")
     for key in ("reason", "value", "threshold", "target", "denominator", "period", "at", "link"):
         if payload.get(key) is not None:
             lines.append(f"{key}: {payload[key]}")

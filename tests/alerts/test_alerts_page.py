@@ -54,6 +54,20 @@ def test_critical_alert_appears_and_acknowledging_records_who_and_when(
     assert link.get_attribute("href").startswith("/units/Q8?metric=online_rate&start=")
     page.screenshot(path=str(screenshot_dir / "alerts-active.png"), full_page=True)
 
+    # In Vietnamese the reason and the history's event are worded in Vietnamese too, with the
+    # boards' number format: they are stored as data, not as English text.
+    page.goto(f"{app_with_alert.url}/alerts")
+    row = page.locator("#alerts-active tr.alert-row", has_text="Quận 8")
+    expect(row).to_contain_text("Nghiêm trọng")
+    expect(row).to_contain_text("33,3% thấp hơn ngưỡng nghiêm trọng")
+    expect(row).not_to_contain_text("below")
+    history = page.locator("#alerts-history")
+    expect(history).to_contain_text("cảnh báo")
+    expect(history).to_contain_text("Quận 8 · Tỷ lệ hồ sơ trực tuyến")
+    expect(history).not_to_contain_text("threshold")
+    page.screenshot(path=str(screenshot_dir / "alerts-active-vi.png"), full_page=True)
+    page.goto(f"{app_with_alert.url}/alerts?lang=en")
+
     page.locator("#alerts-action-key").click()
     page.keyboard.type(KEY)
     page.keyboard.press("Enter")

@@ -39,7 +39,7 @@ def V(value, den=100.0, target=None):
     return Observation.of(value, den, target)
 
 
-NO = Observation("no_data", detail="no rows")
+NO = Observation("no_data", detail="no_dossiers")
 ERR = Observation("error", detail="boom")
 STALE = Observation("stale", detail="demo 40 h old")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import threading
 from collections.abc import Iterator
@@ -150,6 +152,12 @@ def test_transitions_are_notified_once_each_on_every_channel(wh, config, http_re
     body = http_receiver.bodies[0][0]
     assert (body["unit"], body["severity"], body["value"]) == ("Q8", "critical", 50.0)
     assert body["link"].startswith("/units/Q8?metric=online_rate&start=")
+    assert body["reason"] == body["reason_text"]["en"]
+    assert "is below the critical threshold" in body["reason"]
+    assert "thấp hơn ngưỡng nghiêm trọng" in body["reason_text"]["vi"]
     assert len(inbox.messages) == 1
+    mail = email.message_from_bytes(inbox.messages[0].content, policy=email.policy.default)
+    assert mail["Subject"].startswith("[IOC] CẢNH BÁO [critical]")
+    assert "lý do: " + body["reason_text"]["vi"] in mail.get_content()
     sent = scalar(wh.cursor(), "SELECT count(*) FROM alert_delivery WHERE status = 'sent'")
     assert sent == 2
