@@ -32,15 +32,17 @@ def when(ts: datetime | None, lang: str) -> str:
     return fmt.moment((ts.astimezone(UTC) + LOCAL_OFFSET).replace(tzinfo=None), lang)
 
 
-def reason_text(parts: str | None, stored: str, metric: str | None, lang: str) -> str:
-    """Why the alert is in its state, in `lang`, its values written as the boards write them
-    (`stored`, the English text, for rows from before reasons were kept as data)."""
-    reason = Reason.from_json(parts)
+def reason_text(row: Mapping, lang: str) -> str:
+    """Why the alert is in its state, in `lang`, its values written as the boards write them:
+    `row` has `reason_parts`, `reason` (the English text, all rows from before reasons were kept
+    as data have), `metric`, `value` and `threshold`."""
+    reason = Reason.from_json(row.get("reason_parts"))
     if reason is None:
-        return stored
-    m = runtime().config.metrics.get(metric or "")
+        return row.get("reason") or ""
+    m = runtime().config.metrics.get(row.get("metric") or "")
+    digits = None if m is None else fmt.decimals_apart(m, row.get("value"), row.get("threshold"))
     formats = Formats(
-        value=(lambda x: fmt.metric_value(m, x, lang)) if m is not None else None,
+        value=(lambda x: fmt.metric_value(m, x, lang, digits)) if m is not None else None,
         count=lambda x: fmt.number(x, 0 if float(x).is_integer() else 1, lang),
         moment=lambda ts: when(ts, lang),
     )
@@ -74,8 +76,9 @@ def alert_text(a: AlertRow, lang: str) -> str:
     if a.kind == "feed" or m is None:
         return name
     limit = "ngưỡng" if lang == "vi" else "threshold"
-    value = fmt.metric_value(m, a.value, lang)
-    threshold = fmt.metric_value(m, a.threshold, lang)
+    digits = fmt.decimals_apart(m, a.value, a.threshold)
+    value = fmt.metric_value(m, a.value, lang, digits)
+    threshold = fmt.metric_value(m, a.threshold, lang, digits)
     return f"{name} {value} ({limit} {threshold})"
 
 

@@ -18,16 +18,27 @@ def number(value: float | None, decimals: int, lang: str) -> str:
     return text
 
 
-def metric_value(metric: Metric, value: float | None, lang: str) -> str:
+def metric_value(metric: Metric, value: float | None, lang: str, decimals: int | None = None) -> str:
     if value is None:
         return NO_DATA[lang]
-    text = number(value, metric.decimals, lang)
+    text = number(value, metric.decimals if decimals is None else decimals, lang)
     if metric.is_percent:
         return f"{text}%"
     unit = {"days": {"vi": "ngày", "en": "days"}, "dossiers": {"vi": "hồ sơ", "en": "dossiers"},
             "points": {"vi": "điểm", "en": "points"}, "records": {"vi": "bản ghi", "en": "records"},
             "cases": {"vi": "trường hợp", "en": "cases"}}
     return f"{text} {unit.get(metric.unit, {}).get(lang, metric.unit)}"
+
+
+def decimals_apart(metric: Metric, value: float | None, limit: float | None) -> int:
+    """The metric's decimals, or up to 3 more when a value just past a limit would round onto
+    it: 89.99 against a 90 threshold reads 89,99% (ngưỡng 90,00%), not 90,0% against 90,0%."""
+    digits = metric.decimals
+    if value is None or limit is None or value == limit:
+        return digits
+    while digits < metric.decimals + 3 and round(value, digits) == round(limit, digits):
+        digits += 1
+    return digits
 
 
 def delta(metric: Metric, change: float | None, lang: str) -> str:

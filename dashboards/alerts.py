@@ -7,6 +7,7 @@ view that explains it. vi/en via `?lang=`.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import dash
@@ -81,7 +82,7 @@ def _table(rows: list[store.AlertRow], lang: str, extra: str | None = None) -> h
             html.Td(html.A(alert_text(a, lang), href=alert_link(a, lang), className="alert-link")),
             html.Td(STATES.get(a.state, {}).get(lang, a.state)),
             html.Td(when(a.started_at or a.since, lang)),
-            html.Td(reason_text(a.reason_parts, a.reason, a.metric, lang), className="small"),
+            html.Td(reason_text(asdict(a), lang), className="small"),
         ]
         if extra == "acked_by":
             note = f" — {a.ack_note}" if a.ack_note else ""
@@ -123,7 +124,7 @@ def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
                 html.Td(event_word(r["event"], lang)),
                 html.Td(alert_name(r, lang), title=r["alert_key"]),
                 html.Td(_severity(r["severity"], lang)),
-                html.Td(reason_text(r["reason_parts"], r["reason"] or "", r["metric"], lang),
+                html.Td(reason_text(r, lang),
                         className="small"),
                 html.Td("✔" if r["notify"] else ("🔕" if r["silenced"] else "")),
             ]

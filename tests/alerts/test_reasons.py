@@ -71,3 +71,16 @@ def test_every_event_has_a_word_in_both_languages():
     for event in (*EVENTS, "no_data", "ok", "insufficient_data"):
         assert event_word(event, "vi") != event_word(event, "en") or event == "ok"
     assert event_word("firing", "vi").upper() == "CẢNH BÁO"
+
+
+def test_a_value_just_past_its_threshold_never_reads_as_the_threshold():
+    from config import load_config
+    from dashboards import _format as fmt
+
+    online = load_config().metrics["online_rate"]  # one decimal
+    digits = fmt.decimals_apart(online, 89.99, 90.0)
+    assert (fmt.metric_value(online, 89.99, "vi", digits),
+            fmt.metric_value(online, 90.0, "vi", digits)) == ("89,99%", "90,00%")  # fmt: skip
+    assert fmt.decimals_apart(online, 63.29, 70.0) == online.decimals
+    assert fmt.decimals_apart(online, 90.0, 90.0) == online.decimals
+    assert fmt.decimals_apart(online, 89.99999, 90.0) == online.decimals + 3  # at most 3 more
