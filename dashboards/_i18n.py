@@ -153,6 +153,7 @@ GRID_TEXT_VI = {
     "inRangeEnd": "Đến", "before": "Trước", "after": "Sau", "dateFormatOoo": "dd/mm/yyyy",
     "ariaFilterInput": "Ô nhập lọc", "ariaFilterValue": "Giá trị lọc",
     "ariaFilteringOperator": "Phép lọc", "ariaFilterMenuOpen": "Mở bảng lọc",
+    "thousandSeparator": ".", "decimalSeparator": ",",  # "1 đến 20 trên 8.713"
 }  # fmt: skip
 
 
