@@ -176,6 +176,9 @@ def heatmap(counts: list[list[int]], lang: str, dark: bool = False, scale: float
 
 def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
           scale: float = 1.0, colors: list[str] | None = None) -> dict:  # fmt: skip
+    """Counts as horizontal bars, or "no data" when there are none (not empty axes)."""
+    if not values:
+        return figs.empty(fmt.NO_DATA[lang], dark, scale)
     texts = [fmt.number(v, 0, lang) for v in values]
     trace = {
         "type": "bar", "x": values, "y": labels, "orientation": "h",
@@ -351,8 +354,7 @@ def render_wall(board, lang: str, scale: float = 1.0) -> html.Div:
                                                 f"{tx('overdue', lang)}", className="wall-worst")],
                                      className="wall-panel-title"),
                             dcc.Graph(figure=hbars([a for a, _ in ages], [n for _, n in ages],
-                                                   lang, True, scale)
-                                      if ages else figs.empty(fmt.NO_DATA[lang], True, scale),
+                                                   lang, True, scale),
                                       config=figs.WALL_CONFIG, className="wall-graph",
                                       id="wall-prog-cases"),
                         ],

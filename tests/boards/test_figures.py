@@ -20,3 +20,12 @@ def test_long_names_are_cut_on_the_axis_and_whole_in_the_hover():
     assert all(len(t) <= LABEL_CHARS for t in short)
     assert short[0] != short[1] and short[0].endswith("…") and short[2] == "Đăng ký kết hôn"
     assert LONG.startswith(short[0][:-1])
+
+
+def test_count_bars_without_counts_say_no_data_instead_of_empty_axes():
+    from dashboards._programmes import hbars
+
+    fig = hbars([], [], "vi")
+    assert fig["data"] == []
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["không có dữ liệu"]
+    assert hbars(["Phường 1"], [3], "vi")["data"][0]["text"] == ["3"]
