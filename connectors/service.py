@@ -48,9 +48,11 @@ class FeedService:
     def status(self) -> list[dict[str, Any]]:
         return feed_status(self.wh, self.feeds, next_run_times(self.scheduler))
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
+        """Stop the scheduler (with `wait`: after the runs in progress have committed) and the
+        demo sources."""
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=wait)
         if self.demo is not None:
             self.demo.stop()
 

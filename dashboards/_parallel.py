@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 _in_pool = threading.local()
@@ -30,6 +30,18 @@ def gather(*sections: Callable[[], Any]) -> list[Any]:
     on the pool could otherwise wait for ever once every thread of it waits."""
     if getattr(_in_pool, "on", False):
         return [s() for s in sections]
-    futures = [_POOL.submit(contextvars.copy_context().run, s) for s in sections[1:]]
+    futures = [_submit(s) for s in sections[1:]]
     first = sections[0]()
     return [first, *(f.result() for f in futures)]
+
+
+def _submit(section: Callable[[], Any]) -> Future:
+    try:
+        return _POOL.submit(contextvars.copy_context().run, section)
+    except RuntimeError:  # the interpreter is exiting (the pool takes no new work): in line
+        done: Future = Future()
+        try:
+            done.set_result(section())
+        except Exception as e:  # noqa: BLE001 — raised by gather, as from the pool
+            done.set_exception(e)
+        return done

@@ -90,14 +90,27 @@ class Warmer:
         self._lock = threading.Lock()
         self._running = False
         self._again = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
 
     def __call__(self) -> None:
         with self._lock:
+            if self._stopped:
+                return
             if self._running:
                 self._again = True
                 return
             self._running = True
-        threading.Thread(target=self._run, name="ioc-warm", daemon=True).start()
+            self._thread = threading.Thread(target=self._run, name="ioc-warm", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Start no more runs and wait (up to `timeout` s) for the one running to finish."""
+        with self._lock:
+            self._stopped, self._again = True, False
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
     def _run(self) -> None:
         while True:

@@ -15,7 +15,7 @@ import pytest
 
 from config import CONFIG_DIR
 from config.settings import Settings
-from tests.conftest import REPO_ROOT, free_port, sign_in
+from tests.conftest import REPO_ROOT, free_port, sign_in, start_app
 
 
 def get_json(url: str, headers: dict[str, str] | None = None) -> dict:
@@ -113,6 +113,8 @@ def test_gunicorn_serves_the_app(tmp_path: Path):
     finally:
         process.terminate()
         process.wait(10)
+    # gunicorn's worker stops through the exit hooks too: the warehouse was closed.
+    assert not (tmp_path / "ioc.duckdb.wal").exists()
 
 
 def test_the_default_start_serves_and_runs_every_demo_feed(tmp_path: Path):
@@ -135,3 +137,15 @@ def test_the_default_start_serves_and_runs_every_demo_feed(tmp_path: Path):
     finally:
         app.stop()
     assert b"Traceback" not in (tmp_path / "app.log").read_bytes()
+
+
+def test_stopping_the_app_closes_the_warehouse_and_leaves_no_log_to_replay(tmp_path: Path):
+    # SIGTERM (docker stop, systemd) goes through the exit hooks as Ctrl-C does: the warm-up
+    # and feeds stop, the warehouse closes and folds its write-ahead log into the file.
+    app = start_app(tmp_path, "--no-demo", "--no-scheduler")
+    wal = tmp_path / "ioc.duckdb.wal"
+    assert wal.exists()  # the migrations' writes, not checkpointed yet
+    app.process.terminate()
+    assert app.process.wait(60) == 0
+    assert not wal.exists()
+    assert "leaked" not in (tmp_path / "app.log").read_text()  # DuckDB torn down unclosed

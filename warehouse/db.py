@@ -114,7 +114,9 @@ class Database:
         return cur
 
     def close(self) -> None:
-        self._con.close()
+        """Close the file, writing its checkpoint: after the write in progress, if any."""
+        with self.write_lock:
+            self._con.close()
 
     @contextmanager
     def transaction(self, unordered: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

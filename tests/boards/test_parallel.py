@@ -48,3 +48,19 @@ def test_sections_inside_sections_run_in_line_and_cannot_starve_the_pool():
     runner.start()
     runner.join(timeout=20)
     assert done == [[3 * i for i in range(12)]], "nested sections deadlocked the pool"
+
+
+def test_at_exit_the_sections_run_in_line_once_the_pool_is_shut_down(monkeypatch):
+    # Python shuts thread pools down before the exit hooks run: a warm-up still finishing
+    # then must not fail on "cannot schedule new futures after shutdown".
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboards import _parallel
+
+    closed = ThreadPoolExecutor(max_workers=2)
+    closed.shutdown()
+    monkeypatch.setattr(_parallel, "_POOL", closed)
+    here = threading.get_ident()
+    assert gather(*[threading.get_ident] * 3) == [here] * 3
+    with pytest.raises(ZeroDivisionError):
+        gather(lambda: 1, lambda: 1 / 0)
