@@ -240,6 +240,7 @@ def layout(lang: str = "vi", **_query) -> html.Div:
             ),
             dag.AgGrid(
                 id="explore-grid",
+                columnSize="responsiveSizeToFit",
                 columnDefs=[],
                 rowData=[],
                 defaultColDef={"sortable": True, "resizable": True, "filter": True,

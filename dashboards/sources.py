@@ -142,6 +142,7 @@ def quarantine_grid(lang: str) -> html.Div:
             summary,
             dag.AgGrid(
                 id="sources-quarantine",
+                columnSize="responsiveSizeToFit",
                 rowData=rows,
                 columnDefs=[{"field": f, "headerName": h, "width": w} for f, h, w in cols],
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},

@@ -222,6 +222,7 @@ def _overdue_grid(v: UnitView, lang: str) -> dag.AgGrid:
     ]
     return dag.AgGrid(
         id="units-overdue",
+        columnSize="responsiveSizeToFit",
         rowModelType="infinite",
         columnDefs=[
             {"field": f, "headerName": h, "width": w, "sortable": f in SORTABLE,
