@@ -236,12 +236,15 @@ def trend(
     target_label: str,
 ) -> dict:
     """The metric per bucket against its target (a step line: targets change by year)."""
+    # The value with the metric's decimals and unit, in the page's separators (89,7%).
+    hover = (f"%{{fullData.name}}<br>%{{x|%d/%m/%Y}}: %{{y:,.{metric.decimals}f}}"
+             f"{'%' if metric.is_percent else ''}<extra></extra>")  # fmt: skip
     data = [{"type": "scatter", "x": list(periods), "y": list(values), "mode": "lines+markers",
              "name": metric.name(lang), "line": {"color": SERIES[0], "width": 3},
-             "connectgaps": False, "hovertemplate": "%{x|%d/%m/%Y}: %{y}<extra></extra>"}]
+             "connectgaps": False, "hovertemplate": hover}]
     if any(v is not None for v in targets):
         data.append({"type": "scatter", "x": list(periods), "y": list(targets), "mode": "lines",
-                     "name": target_label,
+                     "name": target_label, "hovertemplate": hover,
                      "line": {"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"}})
     return figure(data, merge(
         _base(False, 1.0, height=320),

@@ -29,3 +29,16 @@ def test_count_bars_without_counts_say_no_data_instead_of_empty_axes():
     assert fig["data"] == []
     assert [a["text"] for a in fig["layout"]["annotations"]] == ["không có dữ liệu"]
     assert hbars(["Phường 1"], [3], "vi")["data"][0]["text"] == ["3"]
+
+
+def test_trend_hover_writes_the_value_with_the_metrics_decimals_and_unit():
+    from datetime import date
+
+    from dashboards._figures import trend
+
+    metric = load_config().metrics["on_time_rate"]
+    fig = trend([date(2026, 1, 1)], [97.93456], [98.0], metric, "vi", "Mục tiêu")
+    value, target = fig["data"]
+    assert value["hovertemplate"] == target["hovertemplate"]
+    assert f"%{{y:,.{metric.decimals}f}}%" in value["hovertemplate"]  # not the raw 97.93456
+    assert fig["layout"]["separators"] == ",."  # 97,9% in Vietnamese
