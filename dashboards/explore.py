@@ -138,8 +138,11 @@ def figure(spec: dict, rows: list[dict]) -> dict:
         name = " · ".join(x for x in (m.name(lang) if two_metrics or not g else "", g) if x)
         color = figs.SERIES[(groups[g] if g else spec["metrics"].index(code)) % len(figs.SERIES)]
         style = spec["metrics"].index(code) % len(figs.DASHES) if g else 0
+        when = "%{x}" if spec["grain"] == "total" else "%{x|%d/%m/%Y}"
         trace = {"x": [r["period"] for r in rs], "y": [r[code] for r in rs], "name": name,
-                 "marker": {"color": color}}  # fmt: skip
+                 "marker": {"color": color},
+                 "hovertemplate": f"%{{fullData.name}}<br>{when}: %{{y:,.{m.decimals}f}}"
+                                  f"{'%' if m.is_percent else ''}<extra></extra>"}  # fmt: skip
         if bars:
             trace["marker"]["pattern"] = {"shape": figs.PATTERNS[style]}
             data.append({"type": "bar", **trace})

@@ -64,3 +64,12 @@ def test_two_metrics_of_the_same_groups_share_colours_and_differ_in_style(chart)
         assert first["marker"]["color"] == second["marker"]["color"]
         assert style(first) != style(second)
     assert len({t["marker"]["color"] for t in fig["data"]}) == 3
+
+
+def test_hover_writes_each_metric_with_its_decimals_and_unit(config):
+    metrics = ["online_rate", "qr_count"]
+    fig = figure(_spec(metrics, None), _rows(metrics, 1))
+    hover = {t["name"].split(" · ")[0]: t["hovertemplate"] for t in fig["data"]}
+    rate, count = config.metrics["online_rate"], config.metrics["qr_count"]
+    assert f"%{{y:,.{rate.decimals}f}}%" in hover[rate.name("en")]  # 81,0%, not 81
+    assert f"%{{y:,.{count.decimals}f}}<" in hover[count.name("en")]  # a count: no % sign
