@@ -10,3 +10,32 @@ dagfuncs.iocNum = function (value, lang, digits) {
     : { minimumFractionDigits: digits, maximumFractionDigits: digits };
   return Number(value).toLocaleString(lang === "en" ? "en-US" : "vi-VN", fixed);
 };
+
+/* A period as the pages write it, from its ISO start date ("2026-04-01"; "start..end" for a
+   whole range): the grid sorts and exports the ISO value, people read "Quý 2/2026". */
+var MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+dagfuncs.iocDay = function (iso, lang) {
+  var y = iso.slice(0, 4), m = iso.slice(5, 7), d = iso.slice(8, 10);
+  return lang === "en" ? d + " " + MONTHS_EN[+m - 1] + " " + y : d + "/" + m + "/" + y;
+};
+dagfuncs.iocPeriod = function (value, grain, lang) {
+  if (!value) {
+    return "";
+  }
+  if (grain === "total") {
+    return value.split("..").map(function (d) { return dagfuncs.iocDay(d, lang); }).join(" – ");
+  }
+  var y = value.slice(0, 4), m = +value.slice(5, 7);
+  if (grain === "year") {
+    return y;
+  }
+  if (grain === "quarter") {
+    var q = Math.floor((m - 1) / 3) + 1;
+    return lang === "en" ? "Q" + q + " " + y : "Quý " + q + "/" + y;
+  }
+  if (grain === "month") {
+    return lang === "en" ? MONTHS_EN[m - 1] + " " + y : "Tháng " + m + "/" + y;
+  }
+  var day = dagfuncs.iocDay(value, lang);
+  return grain === "week" ? (lang === "en" ? "Week of " : "Tuần từ ") + day : day;
+};

@@ -293,6 +293,8 @@ def update(metrics, grain, start, end, group, unit, sectors, channels, chart, se
             digits = 0 if key.endswith(("_num", "_den")) else cfg.metrics[base].decimals
             d["type"] = "rightAligned"
             d["valueFormatter"] = {"function": f"iocNum(params.value, '{lang}', {digits})"}
+        if key == "period":  # written as people read it ("Quý 2/2026"), sorted and filtered by date
+            d["valueFormatter"] = {"function": f"iocPeriod(params.value, '{spec['grain']}', '{lang}')"}
         if key == "group_code":
             d["hide"] = True
         defs.append(d)

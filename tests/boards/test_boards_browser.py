@@ -188,8 +188,39 @@ def test_the_explorer_speaks_the_viewers_language_in_chart_and_grid(
     rates = page.locator('#explore-grid [col-id="online_rate"].ag-cell').all_inner_texts()
     decimal = "," if lang == "vi" else "."
     assert rates and all(re.fullmatch(rf"\d+\{decimal}\d", r) for r in rates), rates
+    # Periods read as people write them, and sort by date ("Tháng 10" after "Tháng 9").
+    def periods() -> list[str]:
+        rows = page.locator("#explore-grid .ag-center-cols-container .ag-row").evaluate_all(
+            "rs => rs.map(r => [+r.getAttribute('row-index'),"
+            " r.querySelector('[col-id=period]').innerText])"
+        )
+        return [text for _, text in sorted(rows)]
+
+    first = periods()
+    month = r"Tháng \d{1,2}/\d{4}" if lang == "vi" else r"[A-Z][a-z]{2} \d{4}"
+    assert first and all(re.fullmatch(month, p) for p in first), first
+    header = page.locator('#explore-grid .ag-header-cell[col-id="period"] .ag-header-cell-text')
+    header.click()
+    header.click()  # descending
+    expect(page.locator('#explore-grid [row-index="0"] [col-id="period"]')).to_have_text(first[-1])
     page.screenshot(path=str(screenshot_dir / f"boards-explore-{lang}.png"), full_page=True)
     assert console_errors == []
+
+
+def test_grid_periods_are_written_per_grain_and_language(demo_app, page: Page):
+    page.goto(f"{demo_app.url}/explore")
+    page.wait_for_selector("#explore-grid .ag-row")
+    cases = [("2026-04-01", "quarter", "vi", "Quý 2/2026"), ("2026-04-01", "quarter", "en", "Q2 2026"),
+             ("2026-10-01", "month", "vi", "Tháng 10/2026"), ("2026-10-01", "month", "en", "Oct 2026"),
+             ("2026-01-05", "week", "vi", "Tuần từ 05/01/2026"),
+             ("2026-01-05", "week", "en", "Week of 05 Jan 2026"),
+             ("2026-01-05", "day", "vi", "05/01/2026"), ("2026-01-01", "year", "en", "2026"),
+             ("2026-01-01..2026-03-31", "total", "vi", "01/01/2026 – 31/03/2026")]  # fmt: skip
+    written = page.evaluate(
+        "cases => cases.map(c => window.dashAgGridFunctions.iocPeriod(c[0], c[1], c[2]))",
+        [c[:3] for c in cases],
+    )
+    assert written == [c[3] for c in cases]
 
 
 @pytest.mark.parametrize("lang,text", [("vi", "Bộ phận một cửa"), ("en", "one-stop desk")])
