@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from config import Metric
 from dashboards import _format as fmt
 from dashboards._runtime import LOCAL_OFFSET, runtime
 from metrics.alerts.notify import drilldown_path
@@ -32,6 +33,11 @@ def when(ts: datetime | None, lang: str) -> str:
     return fmt.moment((ts.astimezone(UTC) + LOCAL_OFFSET).replace(tzinfo=None), lang)
 
 
+def _digits(metric: Metric, value: float | None, threshold: float | None) -> int:
+    """The metric's decimals, up to 3 more where a value just past its threshold needs them."""
+    return fmt.decimals_apart(value, threshold, metric.decimals, metric.decimals + 3)
+
+
 def reason_text(row: Mapping, lang: str) -> str:
     """Why the alert is in its state, in `lang`, its values written as the boards write them:
     `row` has `reason_parts`, `reason` (the English text, all rows from before reasons were kept
@@ -40,7 +46,7 @@ def reason_text(row: Mapping, lang: str) -> str:
     if reason is None:
         return row.get("reason") or ""
     m = runtime().config.metrics.get(row.get("metric") or "")
-    digits = None if m is None else fmt.decimals_apart(m, row.get("value"), row.get("threshold"))
+    digits = None if m is None else _digits(m, row.get("value"), row.get("threshold"))
     formats = Formats(
         value=(lambda x: fmt.metric_value(m, x, lang, digits)) if m is not None else None,
         count=lambda x: fmt.number(x, 0 if float(x).is_integer() else 1, lang),
@@ -76,7 +82,7 @@ def alert_text(a: AlertRow, lang: str) -> str:
     if a.kind == "feed" or m is None:
         return name
     limit = "ngưỡng" if lang == "vi" else "threshold"
-    digits = fmt.decimals_apart(m, a.value, a.threshold)
+    digits = _digits(m, a.value, a.threshold)
     value = fmt.metric_value(m, a.value, lang, digits)
     threshold = fmt.metric_value(m, a.threshold, lang, digits)
     return f"{name} {value} ({limit} {threshold})"

@@ -143,6 +143,11 @@ def tile_map(
     """The district-level units as squares placed roughly where they are (config/tilemap.csv),
     coloured by status against target, each labelled with its name, value and status icon."""
     palette = STATUS_COLOR_DARK if dark else STATUS_COLOR
+    # Whole percents fit the tiles, unless rounding would show a tile short of its target (or
+    # of 100%) as meeting it: then every tile has the metric's decimals (99,8% beside 100,0%).
+    digits = max((fmt.decimals_apart(values.get(code), limit, 0, metric.decimals)
+                  for code in config.tilemap for limit in (targets.get(code), 100.0)),
+                 default=0)  # fmt: skip
     shapes, xs, ys, texts, codes, hovers = [], [], [], [], [], []
     for code, (col, row) in config.tilemap.items():
         value = values.get(code)
@@ -155,7 +160,7 @@ def tile_map(
         name = short_name(config.unit(code, on).name(lang), lang)
         shown = fmt.metric_value(metric, value, lang) if value is not None else "–"
         if metric.is_percent and value is not None:
-            shown = fmt.number(value, 0, lang) + "%"
+            shown = fmt.number(value, digits, lang) + "%"
         xs.append(x)
         ys.append(y)
         codes.append(code)

@@ -30,13 +30,13 @@ def metric_value(metric: Metric, value: float | None, lang: str, decimals: int |
     return f"{text} {unit.get(metric.unit, {}).get(lang, metric.unit)}"
 
 
-def decimals_apart(metric: Metric, value: float | None, limit: float | None) -> int:
-    """The metric's decimals, or up to 3 more when a value just past a limit would round onto
-    it: 89.99 against a 90 threshold reads 89,99% (ngưỡng 90,00%), not 90,0% against 90,0%."""
-    digits = metric.decimals
+def decimals_apart(value: float | None, limit: float | None, fewest: int, most: int) -> int:
+    """`fewest` decimals, or more (up to `most`) when `value` would round onto `limit` without
+    being it: 89.99 against a 90 threshold reads 89,99% (ngưỡng 90,00%), not 90,0% against 90,0%."""
+    digits = fewest
     if value is None or limit is None or value == limit:
         return digits
-    while digits < metric.decimals + 3 and round(value, digits) == round(limit, digits):
+    while digits < most and round(value, digits) == round(limit, digits):
         digits += 1
     return digits
 

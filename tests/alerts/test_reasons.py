@@ -78,9 +78,12 @@ def test_a_value_just_past_its_threshold_never_reads_as_the_threshold():
     from dashboards import _format as fmt
 
     online = load_config().metrics["online_rate"]  # one decimal
-    digits = fmt.decimals_apart(online, 89.99, 90.0)
-    assert (fmt.metric_value(online, 89.99, "vi", digits),
-            fmt.metric_value(online, 90.0, "vi", digits)) == ("89,99%", "90,00%")  # fmt: skip
-    assert fmt.decimals_apart(online, 63.29, 70.0) == online.decimals
-    assert fmt.decimals_apart(online, 90.0, 90.0) == online.decimals
-    assert fmt.decimals_apart(online, 89.99999, 90.0) == online.decimals + 3  # at most 3 more
+    more = online.decimals + 3
+
+    def digits(value: float, limit: float) -> int:
+        return fmt.decimals_apart(value, limit, online.decimals, more)
+
+    assert (fmt.metric_value(online, 89.99, "vi", digits(89.99, 90.0)),
+            fmt.metric_value(online, 90.0, "vi", digits(89.99, 90.0))) == ("89,99%", "90,00%")  # fmt: skip
+    assert digits(63.29, 70.0) == digits(90.0, 90.0) == online.decimals
+    assert digits(89.99999, 90.0) == more  # at most 3 more

@@ -42,3 +42,21 @@ def test_trend_hover_writes_the_value_with_the_metrics_decimals_and_unit():
     assert value["hovertemplate"] == target["hovertemplate"]
     assert f"%{{y:,.{metric.decimals}f}}%" in value["hovertemplate"]  # not the raw 97.93456
     assert fig["layout"]["separators"] == ",."  # 97,9% in Vietnamese
+
+
+def test_tile_map_never_rounds_a_tile_onto_its_target_or_100_percent():
+    from dashboards._figures import tile_map
+
+    config = load_config()
+    metric = config.metrics["on_time_rate"]
+    a, b, c, d = list(config.tilemap)[:4]
+    values = {a: 99.8, b: 97.6, c: 73.2, d: 100.0}
+    fig = tile_map(config, metric, values, {a: 98.0, b: 98.0, c: 98.0, d: 98.0}, "vi")
+    shown = {code: text.rsplit(" ", 1)[1]
+             for code, text in zip(fig["data"][0]["customdata"], fig["data"][0]["text"])}  # fmt: skip
+    # 99.8 is not 100% (short of it), 97.6 is not 98% (short of its target): the map's decimals.
+    assert (shown[a], shown[b], shown[c], shown[d]) == ("99,8%", "97,6%", "73,2%", "100,0%")
+    values[a], values[b] = 91.2, 80.4
+    fig = tile_map(config, metric, values, {a: 98.0, b: 98.0, c: 98.0, d: 98.0}, "vi")
+    assert all(t.endswith(("91%", "80%", "73%", "100%", "–"))
+               for t in fig["data"][0]["text"])  # nothing rounds onto a limit: whole percents
