@@ -257,7 +257,12 @@ def test_exports_match_the_screen(demo_app, page: Page, console_errors, tmp_path
     meta, rows = _csv_table(Path(dl.value.path()).read_bytes())
     assert dl.value.suggested_filename.endswith(".csv")
     assert meta["data_as_of"] and "metric online_rate" in meta and meta["filter unit"] == "HCM"
-    row = next(r for r in rows if r["Period"] == shown_period)
+    # The export keeps ISO dates (2026-01-01); the grid writes them for people (Jan 2026).
+    labels = page.evaluate(
+        "ps => ps.map(p => window.dashAgGridFunctions.iocPeriod(p, 'month', 'en'))",
+        [r["Period"] for r in rows],
+    )
+    row = rows[labels.index(shown_period)]
     value_col = next(c for c in row if c.startswith("Online dossier rate (%"))
     assert float(row[value_col]) == float(shown_value.replace(",", ""))
     den_col = next(c for c in row if c.endswith("Denominator"))
@@ -272,7 +277,7 @@ def test_exports_match_the_screen(demo_app, page: Page, console_errors, tmp_path
     headers = [c.value for c in wb["data"][1]]
     data_rows = [dict(zip(headers, [c.value for c in r], strict=True))
                  for r in wb["data"].iter_rows(min_row=2)]  # fmt: skip
-    xrow = next(r for r in data_rows if r["Period"] == shown_period)
+    xrow = next(r for r in data_rows if r["Period"] == row["Period"])
     assert xrow[value_col] == float(shown_value.replace(",", ""))
 
     for fmt_ in ("png", "svg"):
