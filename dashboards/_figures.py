@@ -262,6 +262,7 @@ def trend(
 
 
 LABEL_CHARS = 48
+BAR_MAX_PX = 36
 
 
 def _cut(text: str, chars: int) -> str:
@@ -300,8 +301,11 @@ def bars(
         "cliponaxis": False,  # a value written past a short bar's end stays readable
         "hovertemplate": "%{hovertext}: %{text}<extra></extra>",
     }  # fmt: skip
+    height = max(height, 28 * len(labels) + 40)
     return figure([trace], merge(
-        _base(False, 1.0, height=max(height, 28 * len(labels) + 40)),
+        _base(False, 1.0, height=height),
+        # Bars at most ~BAR_MAX_PX thick: one sector's bar would otherwise fill the panel.
+        bargap=max(0.2, 1 - BAR_MAX_PX * len(labels) / (height - 40)),
         yaxis={"autorange": "reversed", "automargin": True, "type": "category",
                "tickmode": "array", "tickvals": list(codes),
                "ticktext": [_cut(label, LABEL_CHARS) for label in labels]},

@@ -60,3 +60,15 @@ def test_tile_map_never_rounds_a_tile_onto_its_target_or_100_percent():
     fig = tile_map(config, metric, values, {a: 98.0, b: 98.0, c: 98.0, d: 98.0}, "vi")
     assert all(t.endswith(("91%", "80%", "73%", "100%", "–"))
                for t in fig["data"][0]["text"])  # nothing rounds onto a limit: whole percents
+
+
+def test_a_lone_bar_keeps_a_bars_thickness():
+    from dashboards._figures import BAR_MAX_PX
+
+    metric = load_config().metrics["on_time_rate"]
+    one = bars(["Hoạt động xây dựng"], [86.7], ["XD"], metric, [98.0], "vi")["layout"]
+    plot_px = one["height"] - 40  # the margins
+    assert (1 - one["bargap"]) * plot_px <= BAR_MAX_PX + 0.5  # not a 280 px slab
+    many = bars([f"P{i}" for i in range(15)], [90.0] * 15, [f"P{i}" for i in range(15)], metric,
+                [98.0] * 15, "vi")["layout"]  # fmt: skip
+    assert many["bargap"] == 0.2  # plotly's usual gap once the bars fill the panel
