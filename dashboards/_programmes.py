@@ -101,6 +101,7 @@ TEXT: dict[str, dict[str, str]] = {
     "birth": {"vi": "Ngày sinh", "en": "Birth date"},
     "id": {"vi": "Số định danh", "en": "ID number"},
     "none_short": {"vi": "Mọi thủ tục đã đạt mục tiêu", "en": "Every procedure meets the target"},
+    "no_overdue_cases": {"vi": "Không có trường hợp quá hạn", "en": "No overdue cases"},
     "export_cases": {"vi": "Xuất danh sách (CSV)", "en": "Export the list (CSV)"},
     "per_commune": {"vi": "Theo phường, xã", "en": "By ward and commune"},
     "by_department": {"vi": "Cắt giảm theo sở, ngành", "en": "Reduction by department"},
@@ -399,11 +400,13 @@ def _html(tag: str, children, **props) -> dict:
     return {"type": tag, "namespace": "dash_html_components", "props": {"children": children, **props}}
 
 
-def _table(headers: list[str], rows: list[list], id_: str) -> dict:
+def _table(headers: list[str], rows: list[list], id_: str, empty: str) -> dict:
     """A striped table (`<table id=id_>`, a header row, one `<tr>` of `<td>`s per row), as the
     JSON of the html.Table/Thead/Tbody/Tr/Th/Td tree: the tables here have up to ~600 cells, and
     a component object per cell cost ~12 ms a page view (tests/programmes/test_programmes_cache.py
-    checks it is the same JSON)."""
+    checks it is the same JSON). Without rows, the `empty` text instead of a bare header row."""
+    if not rows:
+        return _html("Div", empty, id=id_, className="small text-muted")
     return _html("Table", [
         _html("Thead", _html("Tr", [_html("Th", h) for h in headers])),
         _html("Tbody", [_html("Tr", [_html("Td", c) for c in r]) for r in rows]),
@@ -481,7 +484,8 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
                                  lang), "units-prog-dti"),
             html.Div(_table([tx("department", lang), "DTI", "±",
                              *[cfg.measures[c].name_vi if lang == "vi" else cfg.measures[c].name_en
-                               for c in DTI_COMPONENTS]], rows, "units-prog-dti-table"),
+                               for c in DTI_COMPONENTS]], rows, "units-prog-dti-table",
+                            fmt.NO_DATA[lang]),
                      style={"overflowX": "auto", "maxHeight": "300px"}),
         ], lg=6 if kind == "department" else 12))  # fmt: skip
 
@@ -499,11 +503,13 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
             html.H6(f"{tx('forms', lang)} · {tx('year_to_date', lang)}"),
             _metric_kv(yrow, "form_field_reduction", lang, "units-prog-forms"),
             *([got["forms_by_department"]] if kind == "city" else []),
-            html.Div(f"{short.height} {tx('short', lang)}", className="small mb-1",
-                     id="units-prog-forms-short"),
+            html.Div(f"{short.height} {tx('short', lang)}" if forms.height else "",
+                     className="small mb-1", id="units-prog-forms-short"),
+            # No forms reported is no data, not "every procedure meets the target".
             html.Div(_table([t("procedure", lang), tx("department", lang), tx("fields_before", lang),
                              tx("fields_after", lang), tx("reduction", lang)], rows,
-                            "units-prog-forms-table") if rows else tx("none_short", lang),
+                            "units-prog-forms-table",
+                            tx("none_short", lang) if forms.height else fmt.NO_DATA[lang]),
                      style={"overflowX": "auto", "maxHeight": "300px"}),
         ], lg=6))  # fmt: skip
 
@@ -632,7 +638,8 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
         html.Div(_table([tx("ward", lang), tx("group", lang), tx("age", lang), tx("status", lang),
                          tx("solution", lang), tx("owner", lang), tx("due", lang),
                          t("units.days_late", lang), tx("name", lang), tx("birth", lang),
-                         tx("id", lang)], rows, "units-prog-cases-table"),
+                         tx("id", lang)], rows, "units-prog-cases-table",
+                        tx("no_overdue_cases", lang)),
                  style={"overflowX": "auto", "maxHeight": "320px"}),
     ]
 
@@ -651,7 +658,7 @@ def _per_commune(unit: str, start: date, end: date, lang: str) -> html.Div:
     return html.Div([
         html.Div(tx("per_commune", lang), className="small text-muted mt-2"),
         _table([tx("ward", lang), tx("qr_count", lang), "QR %", tx("after_hours", lang)], rows,
-               "units-prog-qr-communes"),
+               "units-prog-qr-communes", fmt.NO_DATA[lang]),
     ])  # fmt: skip
 
 
@@ -671,7 +678,7 @@ def _forms_by_department(lang: str) -> html.Div:
     return html.Div([
         html.Div(tx("by_department", lang), className="small text-muted"),
         html.Div(_table([tx("department", lang), tx("reduction", lang), tx("status", lang)], rows,
-                        "units-prog-forms-departments"), style={"maxHeight": "220px",
+                        "units-prog-forms-departments", fmt.NO_DATA[lang]), style={"maxHeight": "220px",
                                                                 "overflowY": "auto"}),
     ], className="mb-2")  # fmt: skip
 

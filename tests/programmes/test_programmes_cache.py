@@ -222,5 +222,18 @@ def test_the_table_json_is_the_html_table_components_json():
          html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows])],
         className="table table-sm table-striped mb-0", id="t",
     )  # fmt: skip
-    assert json.loads(to_json_plotly(_table(headers, rows, "t"))) == json.loads(
+    assert json.loads(to_json_plotly(_table(headers, rows, "t", "none"))) == json.loads(
         to_json_plotly(expected))  # fmt: skip
+    # Without rows: the text saying so, not a bare header row.
+    none = html.Div("không có dữ liệu", id="t", className="small text-muted")
+    assert json.loads(to_json_plotly(_table(headers, [], "t", "không có dữ liệu"))) == json.loads(
+        to_json_plotly(none))  # fmt: skip
+
+
+def test_an_empty_warehouse_says_no_data_instead_of_empty_tables_or_met_targets(section):
+    page = section()
+    # No forms reported: not "every procedure meets the target", and no bare header rows.
+    assert _find(page, "units-prog-forms-table")["props"]["children"] == "no data"
+    assert _find(page, "units-prog-forms-short")["props"]["children"] == ""
+    assert _find(page, "units-prog-dti-table")["props"]["children"] == "no data"
+    assert _find(page, "units-prog-cases-table")["props"]["children"] == "No overdue cases"
