@@ -24,10 +24,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import dash
 from flask import Flask, Response, g, has_app_context, redirect, request, session
@@ -41,6 +42,7 @@ from access.store import ROLES, AccountError, UserStore
 from config import Config
 from config.settings import Settings
 from metrics import scope
+from warehouse.db import LOCAL_TZ
 
 log = logging.getLogger("ioc.access")
 
@@ -690,6 +692,12 @@ def _routes(server: Flask, ac: AccessControl) -> None:
         return _account_page(ac, p, "OK", issued=issued)
 
 
+def _local(ts: datetime) -> str:
+    """An instant as the pages write it: local time, "18:34:05 01/12/2026"."""
+    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(LOCAL_TZ)).strftime("%H:%M:%S %d/%m/%Y")
+
+
 def _account_page(ac: AccessControl, p: Principal, message: str = "", status: int = 200,
                   issued: str | None = None) -> Response:  # fmt: skip
     e = escape
@@ -700,14 +708,14 @@ def _account_page(ac: AccessControl, p: Principal, message: str = "", status: in
         color = "success" if message == "OK" else "danger"
         parts.append(f'<div class="alert alert-{color}" id="account-message">{e(message)}</div>')
     if issued:
-        parts.append('<div class="alert alert-info">Wall URL (shown once): '
+        parts.append('<div class="alert alert-info">Địa chỉ màn hình (chỉ hiện một lần) · Wall URL (shown once): '
                      f'<code id="account-token-url">{e(issued)}</code></div>')  # fmt: skip
     csrf = _csrf_field()
     if p.kind == "user":
         parts.append(f"""<h2 class="h5 mt-4">Đổi mật khẩu · Change password</h2>
 <form method="post" action="/account/password" class="row g-2">{csrf}
- <div class="col-md-4"><input class="form-control" type="password" name="current" placeholder="current" required></div>
- <div class="col-md-4"><input class="form-control" type="password" name="new" placeholder="new (10+)" required></div>
+ <div class="col-md-4"><input class="form-control" type="password" name="current" placeholder="mật khẩu hiện tại · current" required></div>
+ <div class="col-md-4"><input class="form-control" type="password" name="new" placeholder="mật khẩu mới · new (10+)" required></div>
  <div class="col-md-2"><button class="btn btn-secondary">OK</button></div></form>""")  # fmt: skip
     if p.role == policy.ADMIN:
         rows = "".join(
@@ -717,33 +725,35 @@ def _account_page(ac: AccessControl, p: Principal, message: str = "", status: in
         )
         toks = "".join(
             f"<tr><td>{t.id}</td><td>{e(t.name)}</td><td>{e(t.created_by)}</td>"
-            f"<td>{e(t.revoked_at.isoformat(timespec='minutes') if t.revoked_at else 'active')}</td></tr>"
+            f"<td>{e('đã thu hồi · revoked ' + _local(t.revoked_at) if t.revoked_at else 'đang dùng · active')}</td></tr>"
             for t in ac.store.list_tokens()
         )
         roles = "".join(f"<option>{r}</option>" for r in ROLES)
         audit = "".join(
-            f"<tr><td>{e(a['at'].isoformat(timespec='seconds'))}</td><td>{e(a['actor'])}</td>"
+            f"<tr><td>{e(_local(a['at']))}</td><td>{e(a['actor'])}</td>"
             f"<td>{e(a['action'])}</td><td>{e(a['target'] or '')}</td><td>{'✓' if a['ok'] else '✗'}</td></tr>"
             for a in ac.store.audit_entries(50))  # fmt: skip
         parts.append(f"""
 <h2 class="h5 mt-4">Người dùng · Users</h2>
-<table class="table table-sm" id="account-users"><tr><th>user</th><th>role</th><th>unit</th><th>active</th></tr>{rows}</table>
+<table class="table table-sm" id="account-users"><tr><th>Tài khoản · user</th><th>Vai trò · role</th><th>Đơn vị · unit</th><th>Hoạt động · active</th></tr>{rows}</table>
 <form method="post" action="/account/users" class="row g-2">{csrf}
- <div class="col-md-2"><select class="form-select" name="action"><option>create</option><option>reset</option>
-   <option>role</option><option>disable</option><option>enable</option></select></div>
- <div class="col-md-2"><input class="form-control" name="username" placeholder="username" required></div>
- <div class="col-md-2"><input class="form-control" type="password" name="password" placeholder="password"></div>
+ <div class="col-md-2"><select class="form-select" name="action"><option value="create">Tạo · create</option>
+   <option value="reset">Đặt lại mật khẩu · reset</option><option value="role">Đổi vai trò · role</option>
+   <option value="disable">Khóa · disable</option><option value="enable">Mở khóa · enable</option></select></div>
+ <div class="col-md-2"><input class="form-control" name="username" placeholder="tài khoản" title="tài khoản · username" required></div>
+ <div class="col-md-2"><input class="form-control" type="password" name="password" placeholder="mật khẩu" title="mật khẩu · password"></div>
  <div class="col-md-2"><select class="form-select" name="role">{roles}</select></div>
- <div class="col-md-2"><input class="form-control" name="unit" placeholder="unit (head)"></div>
+ <div class="col-md-2"><input class="form-control" name="unit" placeholder="mã đơn vị" title="mã đơn vị (trưởng đơn vị) · unit code (department head)"></div>
  <div class="col-md-2"><button class="btn btn-primary">OK</button></div></form>
 <h2 class="h5 mt-4">Màn hình tường · Wall tokens</h2>
-<table class="table table-sm" id="account-tokens"><tr><th>id</th><th>name</th><th>by</th><th>state</th></tr>{toks}</table>
+<table class="table table-sm" id="account-tokens"><tr><th>Mã · id</th><th>Tên · name</th><th>Người cấp · by</th><th>Trạng thái · state</th></tr>{toks}</table>
 <form method="post" action="/account/users" class="row g-2 mb-2">{csrf}<input type="hidden" name="action" value="issue_token">
- <div class="col-md-4"><input class="form-control" name="name" placeholder="display name" required></div>
- <div class="col-md-2"><button class="btn btn-primary">Issue</button></div></form>
+ <div class="col-md-4"><input class="form-control" name="name" placeholder="tên màn hình · display name" required></div>
+ <div class="col-md-2"><button class="btn btn-primary">Cấp · Issue</button></div></form>
 <form method="post" action="/account/users" class="row g-2">{csrf}<input type="hidden" name="action" value="revoke_token">
- <div class="col-md-4"><input class="form-control" name="token_id" placeholder="token id" required></div>
- <div class="col-md-2"><button class="btn btn-danger">Revoke</button></div></form>
+ <div class="col-md-4"><input class="form-control" name="token_id" placeholder="mã · token id" required></div>
+ <div class="col-md-2"><button class="btn btn-danger">Thu hồi · Revoke</button></div></form>
 <h2 class="h5 mt-4">Nhật ký · Audit log (50)</h2>
-<table class="table table-sm small" id="account-audit">{audit}</table>""")  # fmt: skip
+<table class="table table-sm small" id="account-audit"><tr><th>Lúc · at</th><th>Người · actor</th>
+<th>Hành động · action</th><th>Đối tượng · target</th><th>OK</th></tr>{audit}</table>""")  # fmt: skip
     return Response(_page("IOC · Account", "".join(parts)), status, mimetype="text/html")

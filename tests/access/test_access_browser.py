@@ -42,6 +42,11 @@ def test_admin_signs_in_and_every_page_runs_under_the_csp(demo_app, page: Page):
         page.wait_for_selector(ready, timeout=30_000)
     page.goto(demo_app.url + "/account")
     expect(page.locator("#account-users")).to_contain_text("head.q8")
+    # Bilingual like its headings: the tables and the form's choices too.
+    expect(page.locator("#account-users th").first).to_have_text("Tài khoản · user")
+    expect(page.locator("#account-audit th").first).to_have_text("Lúc · at")
+    page.select_option("select[name=action]", label="Khóa · disable")
+    assert page.locator("select[name=action]").input_value() == "disable"  # what the server reads
     assert errors == []
 
 

@@ -420,3 +420,12 @@ def test_a_bad_proxy_hops_value_is_refused_with_its_name():
     with pytest.raises(ValueError, match="IOC_PROXY_HOPS must be a whole number"):
         Settings.from_env({"IOC_PROXY_HOPS": "two"})
     assert Settings.from_env({"IOC_PROXY_HOPS": "2"}).proxy_hops == 2
+
+
+def test_the_account_page_writes_instants_in_local_time():
+    from datetime import UTC, datetime
+
+    from access.web import _local
+
+    assert _local(datetime(2026, 12, 1, 11, 34, 5, tzinfo=UTC)) == "18:34:05 01/12/2026"
+    assert _local(datetime(2026, 12, 1, 23, 0)) == "06:00:00 02/12/2026"  # naive: stored UTC
