@@ -16,6 +16,7 @@ import polars as pl
 
 from connectors.feeds import Feed, Parse
 from warehouse.loading import Reject
+from warehouse.messages import say
 from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, UTC_TS
 
 # Text is normalized first ("T" between date and time, "Z" as +00:00), so few formats are
@@ -182,7 +183,7 @@ def _parse(
     if not mask.any():
         return good, []
     reason = pl.coalesce(
-        pl.when(f).then(pl.format(f"{n}: cannot read {{}}", _as_text(pl.col(n))))
+        pl.when(f).then(pl.format(say("unreadable", n), _as_text(pl.col(n))))
         for f, n in zip(failed, readable, strict=True)
     )
     bad = tagged.filter(mask).with_columns(reason.alias("_reason"))

@@ -27,6 +27,7 @@ from dashboards._components import (
 from dashboards._i18n import grid_options, lang_of, t
 from dashboards._runtime import runtime
 from metrics.freshness import quarantine_reasons, quarantined
+from warehouse.messages import words
 
 dash.register_page(__name__, path="/sources", name="Sources", order=5, title="IOC · Sources")
 
@@ -126,12 +127,14 @@ def feeds_table(lang: str) -> dbc.Table:
 def quarantine_grid(lang: str) -> html.Div:
     cur = runtime().warehouse.cursor()
     rows = [
-        {**r, "quarantined_at": fmt.moment(local(r["quarantined_at"]), lang)}
+        {**r, "quarantined_at": fmt.moment(local(r["quarantined_at"]), lang),
+         "reason": words(r["reason"], lang)}
         for r in quarantined(cur, limit=1000)
-    ]
+    ]  # fmt: skip
     reasons = quarantine_reasons(cur)[:8]
     summary = html.Ul(
-        [html.Li(f"{src} · {reason}: {fmt.number(n, 0, lang)}") for src, reason, n in reasons],
+        [html.Li(f"{src} · {words(reason, lang)}: {fmt.number(n, 0, lang)}")
+         for src, reason, n in reasons],
         className="small mb-2",
     )
     cols = [("batch_id", t("sources.batch", lang), 90), ("source", t("source", lang), 180),

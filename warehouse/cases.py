@@ -29,6 +29,7 @@ from warehouse.loading import (
     _quarantine,
     _replaced_batches,
 )
+from warehouse.messages import say
 from warehouse.rollup import refresh_months, refresh_report_periods
 
 CASE_SCHEMA: dict[str, pl.DataType] = {
@@ -80,16 +81,16 @@ def check_cases(frame: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.D
     """(good rows, bad rows as raw JSON + reason): known ward, known codes, dates in order."""
     wards = sorted({u.code for u in config.units if u.kind in WARD_KINDS})
     checks: list[tuple[pl.Expr, pl.Expr | str]] = [
-        *[(pl.col(c).is_null(), f"{c} is missing") for c in CASE_REQUIRED],
-        (~pl.col("ward_code").is_in(wards), pl.format("unknown ward {}", pl.col("ward_code"))),
-        (~pl.col("status").is_in(list(STATUSES)), pl.format("unknown status {}", "status")),
-        (~pl.col("age_group").is_in(list(AGE_GROUPS)), pl.format("unknown age group {}", "age_group")),
-        (~pl.col("group_code").is_in(list(GROUPS)), pl.format("unknown group {}", "group_code")),
-        (pl.col("due_on") < pl.col("opened_on"), "due_on is before opened_on"),
-        (pl.col("resolved_on") < pl.col("opened_on"), "resolved_on is before opened_on"),
+        *[(pl.col(c).is_null(), say("missing", c)) for c in CASE_REQUIRED],
+        (~pl.col("ward_code").is_in(wards), pl.format(say("unknown_ward"), pl.col("ward_code"))),
+        (~pl.col("status").is_in(list(STATUSES)), pl.format(say("unknown_status"), "status")),
+        (~pl.col("age_group").is_in(list(AGE_GROUPS)), pl.format(say("unknown_age_group"), "age_group")),
+        (~pl.col("group_code").is_in(list(GROUPS)), pl.format(say("unknown_group"), "group_code")),
+        (pl.col("due_on") < pl.col("opened_on"), say("before", "due_on", "opened_on")),
+        (pl.col("resolved_on") < pl.col("opened_on"), say("before", "resolved_on", "opened_on")),
         ((pl.col("status") == "resolved") & pl.col("resolved_on").is_null(),
-         "a resolved case needs resolved_on"),
-        (pl.col("case_id").is_duplicated(), "case_id appears twice in the batch"),
+         say("resolved_without_day")),
+        (pl.col("case_id").is_duplicated(), say("twice", "case_id")),
     ]  # fmt: skip
     reason = pl.lit(None, pl.String)
     for cond, text in reversed(checks):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from config import Config
+from warehouse.messages import say
 from warehouse.shapes import CHANNELS, DOSSIER_REQUIRED, GRAINS, REPORT_REQUIRED
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -61,7 +62,7 @@ def _missing(required: tuple[str, ...], schema: pl.Schema) -> list[tuple[pl.Expr
             pl.col(c).is_null() | (pl.col(c) == "")
             if schema[c] == pl.String
             else pl.col(c).is_null(),
-            f"{c} is missing",
+            say("missing", c),
         )
         for c in required
     ]
@@ -75,27 +76,27 @@ def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checke
         *_missing(DOSSIER_REQUIRED, frame.schema),
         (
             ~pl.col("channel").is_in(list(CHANNELS)),
-            pl.format("channel {} is not one of online, direct, postal", pl.col("channel")),
+            pl.format(say("channel"), pl.col("channel")),
         ),
-        (~pl.col("unit_code").is_in(units), pl.format("unknown unit {}", pl.col("unit_code"))),
+        (~pl.col("unit_code").is_in(units), pl.format(say("unknown_unit"), pl.col("unit_code"))),
         (
             ~pl.col("procedure_code").is_in(procedures),
-            pl.format("unknown procedure {}", pl.col("procedure_code")),
+            pl.format(say("unknown_procedure"), pl.col("procedure_code")),
         ),
         (
             (pl.col("received_at") < EARLIEST) | (pl.col("received_at") > latest),
             pl.format(
-                "received_at {} is outside 2000-01-01 .. now",
+                say("received_outside"),
                 pl.col("received_at").dt.strftime("%Y-%m-%d %H:%M UTC"),
             ),
         ),
         (
             pl.col("completed_at").is_not_null() & (pl.col("completed_at") < pl.col("received_at")),
-            "completed_at is before received_at",
+            say("before", "completed_at", "received_at"),
         ),
-        (pl.col("completed_at") > latest, "completed_at is in the future"),
-        (pl.col("due_at") < pl.col("received_at"), "due_at is before received_at"),
-        (pl.col("supplements") < 0, "supplements is negative"),
+        (pl.col("completed_at") > latest, say("future", "completed_at")),
+        (pl.col("due_at") < pl.col("received_at"), say("before", "due_at", "received_at")),
+        (pl.col("supplements") < 0, say("negative", "supplements")),
     ]
     checked = _split(frame, checks)
     good = checked.good
@@ -149,20 +150,20 @@ def check_reports(frame: pl.DataFrame, config: Config) -> Checked:
         *_missing(REPORT_REQUIRED, frame.schema),
         (
             ~pl.col("grain").is_in(list(GRAINS)),
-            pl.format("grain {} is not one of day, week, month, quarter, year", pl.col("grain")),
+            pl.format(say("grain"), pl.col("grain")),
         ),
-        (~pl.col("unit_code").is_in(units), pl.format("unknown unit {}", pl.col("unit_code"))),
+        (~pl.col("unit_code").is_in(units), pl.format(say("unknown_unit"), pl.col("unit_code"))),
         (
             ~pl.col("measure_code").is_in(measures),
-            pl.format("unknown measure {}", pl.col("measure_code")),
+            pl.format(say("unknown_measure"), pl.col("measure_code")),
         ),
         (
             pl.col("procedure_code").is_not_null() & ~pl.col("procedure_code").is_in(procedures),
-            pl.format("unknown procedure {}", pl.col("procedure_code")),
+            pl.format(say("unknown_procedure"), pl.col("procedure_code")),
         ),
-        (~is_aligned, pl.format("period_start {} does not start a {}", "period_start", "grain")),
-        (pl.col("value") < 0, "value is negative"),
-        (~pl.col("value").is_finite(), "value is not a finite number"),
-        (over, "numerator is larger than its denominator"),
+        (~is_aligned, pl.format(say("unaligned"), "period_start", "grain")),
+        (pl.col("value") < 0, say("negative", "value")),
+        (~pl.col("value").is_finite(), say("not_finite", "value")),
+        (over, say("over")),
     ]
     return _split(frame, checks)
