@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import atexit
 import logging
+import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -88,14 +91,32 @@ def _start_feeds_and_alerts(
     return service
 
 
-def _close(feeds: FeedService, warmer: Warmer, wh: Warehouse) -> None:
-    """At exit: no new warm-up or feed run, the ones running finish, then the warehouse closes
-    and writes its checkpoint. Left open, the file kept its write-ahead log (up to 256 MB,
-    replayed at the next start: ~0.5 s per 80 MB), and a query still running when the process
-    tore DuckDB down could abort it."""
-    warmer.stop()  # first: a feed run finishing below would start another one
-    feeds.stop(wait=True)
-    wh.close()
+def _closer(feeds: FeedService, warmer: Warmer, wh: Warehouse) -> Callable[[], None]:
+    """What stopping does, once: no new warm-up or feed run, the ones running finish, then the
+    warehouse closes and writes its checkpoint. Left open, the file kept its write-ahead log (up
+    to 256 MB, replayed at the next start: ~0.5 s per 80 MB)."""
+    done = threading.Event()
+
+    def close() -> None:
+        if done.is_set():
+            return
+        done.set()
+        warmer.stop()  # first: a feed run finishing below would start another one
+        feeds.stop(wait=True)
+        wh.close()
+
+    return close
+
+
+def _terminate(close: Callable[[], None]) -> None:
+    """SIGTERM (docker stop, systemd): close, then leave without Python's teardown. Tearing the
+    interpreter down while a daemon thread (a request) is inside DuckDB can abort the process
+    ("terminate called ... exception not rethrown"); with the file closed nothing is left to
+    save. Python's default for SIGTERM would skip the close."""
+    close()
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def create_app(settings: Settings) -> dash.Dash:
@@ -130,7 +151,9 @@ def create_app(settings: Settings) -> dash.Dash:
     runtime().access = install_access(app, settings, config)
     warmer = Warmer(app.server)
     runtime().feeds = _start_feeds_and_alerts(app.server, wh, settings, fresh, warmer)
-    atexit.register(_close, runtime().feeds, warmer, wh)
+    close = _closer(runtime().feeds, warmer, wh)
+    atexit.register(close)  # Ctrl-C, gunicorn's worker exit
+    app.server.extensions["ioc_close"] = close
 
     @app.server.get("/healthz")
     def healthz():
@@ -193,10 +216,9 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = parse_args(sys.argv[1:] if argv is None else argv)
-    # A stop (docker stop, systemd) ends the process like Ctrl-C does: through the exit hooks,
-    # which close the warehouse (_close). Python's default for SIGTERM skips them.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = _create_or_exit(settings)
+    close = app.server.extensions["ioc_close"]
+    signal.signal(signal.SIGTERM, lambda *_: _terminate(close))
     app.run(host=settings.host, port=settings.port, debug=False)
 
 
