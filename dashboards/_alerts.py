@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from config import Metric
 from dashboards import _format as fmt
-from dashboards._runtime import LOCAL_OFFSET, runtime
+from dashboards._components import local, per_request
+from dashboards._runtime import runtime
 from metrics.alerts.notify import drilldown_path
 from metrics.alerts.reasons import Formats, Reason
 from warehouse.alerts_store import AlertRow, active_alerts
@@ -28,9 +29,7 @@ def alert_link(a: AlertRow, lang: str) -> str:
 
 def when(ts: datetime | None, lang: str) -> str:
     """An instant as the pages write it, in local time."""
-    if ts is None:
-        return "–"
-    return fmt.moment((ts.astimezone(UTC) + LOCAL_OFFSET).replace(tzinfo=None), lang)
+    return "–" if ts is None else fmt.moment(local(ts), lang)
 
 
 def _digits(metric: Metric, value: float | None, threshold: float | None) -> int:
@@ -92,7 +91,6 @@ def strip_items(
     lang: str, severity: str | None = "critical", now: datetime | None = None
 ) -> list[tuple[str, str, str | None]]:
     """Firing alerts for the wall strip as (severity, text, link)."""
-    from dashboards._components import per_request
 
     def compute():
         return active_alerts(runtime().warehouse.cursor(), severity=severity, now=now)
