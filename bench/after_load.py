@@ -3,11 +3,12 @@
     python -m bench.after_load --data-dir DIR [--loads 3]
 
 Every load empties the query cache, so whoever asks first pays for the cold queries. After each
-load, the app computes the wall boards, the city page and the unit pages viewed lately in the
-background. This bench runs the
-app in process on DIR (the warehouse of `python -m bench.run`). It loads a small batch, then
-times the first requests straight away, as if no warm-up ran. It loads again, runs the warm-up,
-and times the same requests once more. Called by `bench.run` too.
+load, the app computes the wall boards, the unit pages viewed lately and every unit's page as it
+first opens in the background. This bench runs the app in process on DIR (the warehouse of
+`python -m bench.run`). It loads a small batch, then times the first requests straight away, as
+if no warm-up ran. It loads again, runs the warm-up, and times the same requests once more. A
+view no warm-up covers (a district by quarter) is timed cold both times: alone, and while the
+warm-up runs, which is what sharing the two cores with it costs. Called by `bench.run` too.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ import json
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.boards import CASES
+from bench.dash_client import router_request
 from bench.run import BENCH_PASSWORD, BENCH_USER, add_user
 
-# The ward page is viewed in each cold round, so the warm-up covers it as a recent view.
-FIRST = ("page /wall", "wall refresh (board render)", "page /units/HCM",
-         "page /units/Q1-BENNGHE (ward)")  # fmt: skip
+UNVIEWED = "page /units/Q8-P04 (a ward no one viewed)"
+# The ward pages are viewed in each cold round; the warm-up covers them either way.
+FIRST = {**{name: CASES[name] for name in ("page /wall", "wall refresh (board render)",
+                                           "page /units/HCM", "page /units/Q1-BENNGHE (ward)")},
+         UNVIEWED: router_request("/units/Q8-P04")}  # fmt: skip
+UNWARMED = "page /units/Q8?grain=quarter (no warm-up covers it)"
 SOURCE = "bench_after_load"
 
 
@@ -39,15 +45,29 @@ def _client(app):
     return c, ({"X-CSRFToken": csrf.value} if csrf else {})
 
 
+def _timed(client, headers, name: str, body: dict) -> float:
+    t = time.perf_counter()
+    r = client.post("/_dash-update-component", json=body, headers=headers)
+    if r.status_code != 200:
+        raise SystemExit(f"{name}: HTTP {r.status_code}")
+    return round((time.perf_counter() - t) * 1000, 1)
+
+
 def _first_requests(client, headers) -> dict[str, float]:
-    out = {}
-    for name in FIRST:
-        t = time.perf_counter()
-        r = client.post("/_dash-update-component", json=CASES[name], headers=headers)
-        out[name] = round((time.perf_counter() - t) * 1000, 1)
-        if r.status_code != 200:
-            raise SystemExit(f"{name}: HTTP {r.status_code}")
-    return out
+    return {name: _timed(client, headers, name, body) for name, body in FIRST.items()}
+
+
+def _unwarmed(client, headers) -> float:
+    """A district by quarter: a new data version, so always cold."""
+    return _timed(client, headers, UNWARMED, router_request("/units/Q8", "?grain=quarter"))
+
+
+def _run_warm_up(server) -> float:
+    from dashboards._warm import warm
+
+    t = time.perf_counter()
+    warm(server)
+    return round(time.perf_counter() - t, 2)
 
 
 def measure(data_dir: Path, loads: int = 3) -> dict:
@@ -57,11 +77,10 @@ def measure(data_dir: Path, loads: int = 3) -> dict:
     os.environ.update(IOC_DATA_DIR=str(data_dir), IOC_DEMO="0", IOC_SCHEDULER="0")
     from app import app
     from dashboards._runtime import runtime
-    from dashboards._warm import warm
     from warehouse import Batch
 
     wh = runtime().warehouse
-    warm(app.server)  # whatever the start-up warm-up has not finished yet
+    _run_warm_up(app.server)  # whatever the start-up warm-up has not finished yet
     client, headers = _client(app)
     rows = wh.cursor().sql(
         "SELECT * EXCLUDE (source, received_day, batch_id) FROM dossier"
@@ -71,23 +90,28 @@ def measure(data_dir: Path, loads: int = 3) -> dict:
     for _ in range(loads):
         wh.load(Batch(SOURCE, dossiers=rows))
         cold = _first_requests(client, headers)
+        alone = _unwarmed(client, headers)
         wh.load(Batch(SOURCE, dossiers=rows))
-        t = time.perf_counter()
-        warm(app.server)
-        seconds = round(time.perf_counter() - t, 2)
-        runs.append({"no_warmup_ms": cold, "warmup_seconds": seconds,
-                     "after_warmup_ms": _first_requests(client, headers)})  # fmt: skip
+        with ThreadPoolExecutor(1) as pool:
+            warming = pool.submit(_run_warm_up, app.server)
+            during = _unwarmed(client, headers)
+        runs.append({"no_warmup_ms": cold, "warmup_seconds": warming.result(),
+                     "after_warmup_ms": _first_requests(client, headers),
+                     "unwarmed_ms": {"alone": alone, "during_warmup": during}})  # fmt: skip
     runtime().feeds.stop()
     wh.close()
     return {"runs": runs}
 
 
 def print_report(report: dict) -> None:
-    print(f"{'first request after a load':32} {'no warm-up':>12} {'after warm-up':>14}")
+    print(f"{'first request after a load':44} {'no warm-up':>12} {'after warm-up':>14}")
     for name in FIRST:
         cold = "/".join(f"{r['no_warmup_ms'][name]:.0f}" for r in report["runs"])
         warm = "/".join(f"{r['after_warmup_ms'][name]:.0f}" for r in report["runs"])
-        print(f"{name:32} {cold:>12} {warm:>14}  ms")
+        print(f"{name:44} {cold:>12} {warm:>14}  ms")
+    alone = "/".join(f"{r['unwarmed_ms']['alone']:.0f}" for r in report["runs"])
+    during = "/".join(f"{r['unwarmed_ms']['during_warmup']:.0f}" for r in report["runs"])
+    print(f"{UNWARMED}: alone {alone} ms, during the warm-up {during} ms")
     print("warm-up (in the background): "
           + ", ".join(f"{r['warmup_seconds']:.2f} s" for r in report["runs"]))  # fmt: skip
 

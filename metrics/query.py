@@ -58,8 +58,11 @@ class _Cache:
     first (single flight). In-memory databases and a thread inside a write transaction (which
     sees rows the version does not count yet) are not cached."""
 
-    def __init__(self, size: int = 512):
-        self.size = size
+    # Bounded by size, not count: the warm-up (dashboards/_warm.py) fills ~8 entries of ~1 kB
+    # per unit page, while one explorer grid by procedure × unit × day can hold megabytes.
+    def __init__(self, max_bytes: int = 256 * 2**20):
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.entries: OrderedDict[tuple, tuple[Config, pl.DataFrame]] = OrderedDict()
         self.flights: dict[tuple, threading.Event] = {}
         self.lock = threading.Lock()
@@ -69,6 +72,7 @@ class _Cache:
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.bytes = 0
 
     def get(self, key: tuple, config: Config | None) -> pl.DataFrame | None:
         with self.lock:
@@ -96,9 +100,11 @@ class _Cache:
             frame = compute()
             with self.lock:
                 self.misses += 1
+                old = self.entries.pop(key, None)  # of another config object
+                self.bytes += frame.estimated_size() - (old[1].estimated_size() if old else 0)
                 self.entries[key] = (config, frame)
-                while len(self.entries) > self.size:
-                    self.entries.popitem(last=False)
+                while self.bytes > self.max_bytes and len(self.entries) > 1:
+                    self.bytes -= self.entries.popitem(last=False)[1][1].estimated_size()
             return frame.clone()
         finally:
             with self.lock:

@@ -159,6 +159,22 @@ def test_results_are_cached_until_the_next_batch(tmp_path: Path, config):
     w.close()
 
 
+def test_the_cache_keeps_the_newest_answers_within_its_size():
+    cache = mq._Cache(max_bytes=3000)
+    small = pl.DataFrame({"x": range(125)})  # 1,000 bytes
+    for key in "abcd":
+        cache.run((key,), None, lambda: small)
+    assert list(cache.entries) == [("b",), ("c",), ("d",)] and cache.bytes == 3000
+    cache.run(("b",), None, lambda: small)  # read: b is now the newest
+    cache.run(("e",), None, lambda: small)
+    assert list(cache.entries) == [("d",), ("b",), ("e",)]
+    big = pl.DataFrame({"x": range(500)})  # 4,000 bytes: more than the whole cache
+    cache.run(("f",), None, lambda: big)
+    assert list(cache.entries) == [("f",)] and cache.bytes == 4000  # kept alone, not refused
+    cache.clear()
+    assert cache.bytes == 0
+
+
 def test_batches_with_separate_key_ranges_skip_the_anti_join_and_still_upsert(
     tmp_path: Path, config
 ):

@@ -7,7 +7,7 @@ import threading
 import flask
 import pytest
 
-from dashboards._parallel import gather
+from dashboards._parallel import gather, in_line
 from metrics import scope
 
 
@@ -48,6 +48,20 @@ def test_sections_inside_sections_run_in_line_and_cannot_starve_the_pool():
     runner.start()
     runner.join(timeout=20)
     assert done == [[3 * i for i in range(12)]], "nested sections deadlocked the pool"
+
+
+def test_background_work_in_line_leaves_the_pool_to_requests():
+    threads: set[int] = set()
+
+    def section():
+        threads.add(threading.get_ident())
+
+    with in_line():
+        gather(*[section] * 6)
+    assert threads == {threading.get_ident()}  # the warm-up's own thread only
+    threads.clear()
+    gather(*[section] * 6)
+    assert len(threads) > 1  # outside it, the pool again
 
 
 def test_at_exit_the_sections_run_in_line_once_the_pool_is_shut_down(monkeypatch):

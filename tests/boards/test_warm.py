@@ -1,6 +1,6 @@
-"""After a load the wall boards, the city page and the unit pages viewed lately are computed in
-the background (dashboards/_warm.py), so the first screen to ask gets cached answers of the new
-data."""
+"""After a load the wall boards, the unit pages viewed lately and every unit's page as it first
+opens are computed in the background (dashboards/_warm.py), so the first screen to ask gets
+cached answers of the new data."""
 
 from __future__ import annotations
 
@@ -84,9 +84,50 @@ def test_a_unit_page_viewed_lately_is_warm_after_the_next_load(wh, server, monke
     assert CACHE.misses == misses  # the ward's queries were warm, in either language
     assert "Q1-BENNGHE" in page or "Bến Nghé" in page
 
-    with server.test_request_context("/units/Q1"):  # a page nobody looked at stays cold
-        units.layout("Q1")
+    with server.test_request_context("/units/Q1"):  # a view nobody looked at stays cold
+        units.layout("Q1", grain="quarter")
     assert CACHE.misses > misses
+
+
+def test_every_units_page_as_it_first_opens_is_warm_after_a_load(wh, server, config, monkeypatch):
+    from dashboards import _warm, units
+    from dashboards._runtime import local_today
+
+    monkeypatch.setattr(_warm, "RECENT", _warm.RecentViews())
+    _warm.RECENT.note("HCM", {})  # the city page, viewed: still warmed once
+    _warm.RECENT.note("Q8", {"grain": "quarter"})
+    _warm.RECENT.note("Q3", {})
+    today = local_today()
+    views = list(_warm.unit_views(config, today))
+    assert views[:3] == [(None, {}), ("Q3", {}), ("Q8", {"grain": "quarter"})]
+    codes = [code for code, args in views[1:] if not args]
+    current = [u.code for u in config.units if u.valid_on(today) and u.parent_code]
+    assert sorted(codes) == sorted(current)  # each once; the city page is views[0]
+    depth = {c: len(config.ancestors(c, today)) for c in codes[1:]}
+    assert [depth[c] for c in codes[1:]] == sorted(depth.values())  # districts before wards
+
+    _load(wh, range(10))
+    _warm.warm(server)
+    misses = CACHE.misses
+    for code in ("Q8", "Q1-BENTHANH", "SO-TP"):
+        with server.test_request_context(f"/units/{code}"):
+            units.layout(code, lang="en")
+    assert CACHE.misses == misses
+
+
+def test_a_load_during_a_warm_up_stops_it(wh, server, monkeypatch):
+    from dashboards import _warm, units
+
+    _load(wh, range(10))
+    pages, stale = [], [False]
+
+    def layout(code=None, **_args):
+        pages.append(code)
+        stale[0] = len(pages) == 3  # a load arrives while the third page is computed
+
+    monkeypatch.setattr(units, "layout", layout)
+    _warm.warm(server, stale=lambda: stale[0])
+    assert len(pages) == 3
 
 
 def test_recent_views_keep_the_newest_few_and_forget_old_ones(monkeypatch):
@@ -113,7 +154,7 @@ def test_a_burst_of_loads_warms_at_most_twice(server, monkeypatch):
 
     started, release, runs = threading.Event(), threading.Event(), []
 
-    def slow_warm(_server):
+    def slow_warm(_server, stale):
         runs.append(1)
         started.set()
         release.wait(10)
