@@ -10,9 +10,9 @@ wards. A request arriving meanwhile waits for the same computation (the cache is
 instead of repeating it.
 
 Every unit's page costs little to warm because a page reads rollups, not dossiers: at 3 years of
-city data the wall and the 105 units took 9–12 s and ~1 MB of cache (887 entries). The warm-up
+city data the wall and the 105 units took 10–12 s and ~1 MB of cache (887 entries). The warm-up
 builds its sections one after another in its own thread (`in_line`), about 1.2 cores: a view no
-warm-up covers, asked for meanwhile, takes ~1.8× its time alone, against 2.4× with the warm-up
+warm-up covers, asked for meanwhile, takes ~1.7× its time alone, against 2.4× with the warm-up
 in the section pool. A load arriving during a warm-up stops it (`stale`): the rest would be of
 the old data version, and the next run starts again from the wall.
 """
