@@ -100,6 +100,8 @@ def test_every_units_page_as_it_first_opens_is_warm_after_a_load(wh, server, con
     today = local_today()
     views = list(_warm.unit_views(config, today))
     assert views[:3] == [(None, {}), ("Q3", {}), ("Q8", {"grain": "quarter"})]
+    by_sector = views[-len(config.sectors) :]
+    assert by_sector == [(None, {"sector": s}) for s in config.sectors]  # last: one click away
     codes = [code for code, args in views[1:] if not args]
     current = [u.code for u in config.units if u.valid_on(today) and u.parent_code]
     assert sorted(codes) == sorted(current)  # each once; the city page is views[0]
@@ -112,6 +114,8 @@ def test_every_units_page_as_it_first_opens_is_warm_after_a_load(wh, server, con
     for code in ("Q8", "Q1-BENTHANH", "SO-TP"):
         with server.test_request_context(f"/units/{code}"):
             units.layout(code, lang="en")
+    with server.test_request_context("/units/HCM"):
+        units.layout("HCM", sector=next(iter(config.sectors)))
     assert CACHE.misses == misses
 
 
