@@ -91,28 +91,33 @@ def unit_views(config: Config, today: date) -> Iterator[tuple[str | None, dict[s
     yield from ((None, {"sector": code}) for code in config.sectors)
 
 
-def warm(server: flask.Flask, stale: Callable[[], bool] = lambda: False) -> None:
+def warm(server: flask.Flask, stale: Callable[[], bool] = lambda: False) -> int:
     """Compute what the wall boards and the unit pages (`unit_views`) read, as a request would
     (unrestricted scope), so their queries are cached at the current data version; stop as soon
-    as `stale()`. Who may see a page is checked when it is asked for, not here."""
+    as `stale()`. The number of pages computed. Who may see a page is checked when it is asked
+    for, not here."""
     with in_line():  # the section pool stays free for requests
-        _warm_pages(server, stale)
+        return _warm_pages(server, stale)
 
 
-def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> None:
+def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> int:
     from dashboards import units, wall  # the page modules Dash imported at start-up
     from dashboards._runtime import local_today, runtime
     from dashboards._wall_config import wall_config
 
-    for board in wall_config().boards:
+    boards = wall_config().boards
+    for board in boards:
         with server.test_request_context("/wall"):
             wall.render_board(board, "vi")
+    pages = len(boards)
     with RECENT.replaying():
         for code, args in unit_views(runtime().config, local_today()):
             if stale():
-                return
+                break
             with server.test_request_context(f"/units/{code or ''}"):
                 units.layout(code, **args)
+            pages += 1
+    return pages
 
 
 class Warmer:
@@ -148,8 +153,10 @@ class Warmer:
 
     def _run(self) -> None:
         while True:
+            started = time.monotonic()
             try:
-                warm(self.server, stale=lambda: self._again or self._stopped)
+                pages = warm(self.server, stale=lambda: self._again or self._stopped)
+                log.info("cache warmed: %d pages in %.1f s", pages, time.monotonic() - started)
             except Exception:  # a failed warm-up only means a cold first request
                 log.exception("warming the boards' cache failed")
             with self._lock:

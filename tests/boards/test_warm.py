@@ -130,8 +130,10 @@ def test_a_load_during_a_warm_up_stops_it(wh, server, monkeypatch):
         stale[0] = len(pages) == 3  # a load arrives while the third page is computed
 
     monkeypatch.setattr(units, "layout", layout)
-    _warm.warm(server, stale=lambda: stale[0])
-    assert len(pages) == 3
+    from dashboards._wall_config import wall_config
+
+    computed = _warm.warm(server, stale=lambda: stale[0])
+    assert len(pages) == 3 and computed == len(wall_config().boards) + 3  # boards, 3 unit pages
 
 
 def test_recent_views_keep_the_newest_few_and_forget_old_ones(monkeypatch):
@@ -162,6 +164,7 @@ def test_a_burst_of_loads_warms_at_most_twice(server, monkeypatch):
         runs.append(1)
         started.set()
         release.wait(10)
+        return 0
 
     monkeypatch.setattr(_warm, "warm", slow_warm)
     warmer = _warm.Warmer(server)
