@@ -31,7 +31,7 @@ from metrics.periods import (
     previous_range,
 )
 from metrics.targets import target_for
-from warehouse.db import database_path, in_write_transaction, scalar
+from warehouse.db import data_version_of, database_path, in_write_transaction
 from warehouse.db import frame as frame_of
 
 DIMENSIONS = {
@@ -128,7 +128,7 @@ def cached(
     path = database_path(con)
     if path is None:
         return compute()
-    version = scalar(con, "SELECT value FROM meta WHERE key = 'data_version'")
+    version = data_version_of(con)
     return CACHE.run((path, version, id(config), *key), config, compute)
 
 

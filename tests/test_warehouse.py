@@ -201,3 +201,47 @@ def test_a_migration_numbered_into_a_gap_still_runs(tmp_path: Path, monkeypatch)
     assert db.migrate() == [2]
     assert db.migrate() == []
     assert db.schema_version() == 3
+
+
+def test_the_data_version_is_read_once_per_commit(tmp_path: Path, config, monkeypatch):
+    from warehouse import db
+
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    wh.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")])))
+    reads = []
+    real = db.scalar
+    monkeypatch.setattr(db, "scalar", lambda cur, sql, params=None: (
+        reads.append(sql) if sql == db._VERSION_SQL else None) or real(cur, sql, params))  # fmt: skip
+    first = wh.data_version()
+    assert [db.data_version_of(wh.cursor()) for _ in range(5)] == [first] * 5
+    assert len(reads) == 1  # every board query's cache key: no statement after the first
+    wh.load(Batch("desk", dossiers=dossiers([dossier("b", "Q1-BENNGHE", "2024-03-04 10:00")])))
+    assert wh.data_version() == first + 1
+    wh.close()
+
+
+def test_a_version_read_while_a_load_commits_is_not_kept(tmp_path: Path, config, monkeypatch):
+    import threading
+
+    from warehouse import db
+
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    wh.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")])))
+    before = wh.data_version()
+    db._versions.clear()  # the next read goes to the file
+    real, raced = db.scalar, []
+
+    def racing(cur, sql, params=None):
+        value = real(cur, sql, params)
+        if sql == db._VERSION_SQL and not raced:  # read, not yet kept: a load commits now
+            raced.append(value)
+            rows = dossiers([dossier("b", "Q1-BENNGHE", "2024-03-04 10:00")])
+            loader = threading.Thread(target=lambda: wh.load(Batch("desk", dossiers=rows)))
+            loader.start()
+            loader.join()
+        return value
+
+    monkeypatch.setattr(db, "scalar", racing)
+    assert wh.data_version() == before  # what that read saw
+    assert wh.data_version() == before + 1  # not kept: the next read sees the commit
+    wh.close()
