@@ -149,7 +149,7 @@ def create_app(settings: Settings) -> dash.Dash:
     app.server.register_blueprint(public_blueprint())
     # Sign-in, roles, unit scope, CSRF, audit log, security headers: before any route serves.
     runtime().access = install_access(app, settings, config)
-    warmer = Warmer(app.server)
+    warmer = Warmer(app.server, wh.data_version)
     runtime().feeds = _start_feeds_and_alerts(app.server, wh, settings, fresh, warmer)
     close = _closer(runtime().feeds, warmer, wh)
     atexit.register(close)  # Ctrl-C, gunicorn's worker exit

@@ -122,10 +122,13 @@ def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> int:
 
 class Warmer:
     """Runs `warm` in a background thread. Loads arriving during a run stop it and ask for one
-    more run (not one each), so a burst of batches ends in one whole warm-up of the last."""
+    more run (not one each), so a burst of batches ends in one whole warm-up of the last. A
+    feed run that loaded nothing leaves the data version, and so the cache, as it was: no run."""
 
-    def __init__(self, server: flask.Flask):
+    def __init__(self, server: flask.Flask, data_version: Callable[[], int]):
         self.server = server
+        self.data_version = data_version
+        self._warmed: int | None = None  # the version the last whole run computed
         self._lock = threading.Lock()
         self._running = False
         self._again = False
@@ -153,10 +156,8 @@ class Warmer:
 
     def _run(self) -> None:
         while True:
-            started = time.monotonic()
             try:
-                pages = warm(self.server, stale=lambda: self._again or self._stopped)
-                log.info("cache warmed: %d pages in %.1f s", pages, time.monotonic() - started)
+                self._warm_once()
             except Exception:  # a failed warm-up only means a cold first request
                 log.exception("warming the boards' cache failed")
             with self._lock:
@@ -164,3 +165,17 @@ class Warmer:
                     self._running = False
                     return
                 self._again = False
+
+    def _stale(self) -> bool:
+        return self._again or self._stopped
+
+    def _warm_once(self) -> None:
+        version, started = self.data_version(), time.monotonic()
+        if version == self._warmed:
+            return
+        pages = warm(self.server, self._stale)
+        if self._stale():
+            log.info("warm-up stopped after %d pages by a newer load", pages)
+            return
+        self._warmed = version
+        log.info("cache warmed: %d pages in %.1f s", pages, time.monotonic() - started)

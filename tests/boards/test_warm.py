@@ -155,6 +155,15 @@ def test_recent_views_keep_the_newest_few_and_forget_old_ones(monkeypatch):
     assert recent.views() == []  # nobody looked for over a minute
 
 
+def _idle(warmer) -> None:
+    for _ in range(200):
+        with warmer._lock:
+            if not warmer._running:
+                return
+        threading.Event().wait(0.05)
+    raise AssertionError("the warm-up did not finish")
+
+
 def test_a_burst_of_loads_warms_at_most_twice(server, monkeypatch):
     from dashboards import _warm
 
@@ -167,15 +176,30 @@ def test_a_burst_of_loads_warms_at_most_twice(server, monkeypatch):
         return 0
 
     monkeypatch.setattr(_warm, "warm", slow_warm)
-    warmer = _warm.Warmer(server)
+    versions = iter(range(100))
+    warmer = _warm.Warmer(server, lambda: next(versions))  # every run sees a new load
     warmer()
     assert started.wait(10)
     for _ in range(5):  # loads during the run: one more run, not five
         warmer()
     release.set()
-    for _ in range(100):
-        with warmer._lock:
-            if not warmer._running:
-                break
-        threading.Event().wait(0.05)
+    _idle(warmer)
+    assert len(runs) == 2
+
+
+def test_no_warm_up_when_nothing_new_was_loaded(wh, server, monkeypatch):
+    from dashboards import _warm
+
+    runs = []
+    monkeypatch.setattr(_warm, "warm", lambda _server, stale: runs.append(1) or 0)
+    warmer = _warm.Warmer(server, wh.data_version)
+    _load(wh, range(3))
+    warmer()
+    _idle(warmer)
+    warmer()  # a feed run that loaded nothing: the cache is still of the current data
+    _idle(warmer)
+    assert len(runs) == 1
+    _load(wh, range(3, 6))
+    warmer()
+    _idle(warmer)
     assert len(runs) == 2
