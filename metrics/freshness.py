@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from metrics.query import cached
-from warehouse.db import frame, scalar
+from warehouse.db import NEWEST_BATCH_SQL, frame, until_commit
 
 DEFAULT_STALE_AFTER = timedelta(days=1)
 
@@ -77,7 +77,7 @@ def freshness(
     out: dict[str, SourceFreshness] = {}
     # Cached per newest batch (a failed run adds one without changing the data version); the
     # query reads every batch ever run, which grows with each scheduled run.
-    newest_batch = scalar(cur, "SELECT max(batch_id) FROM load_batch")
+    newest_batch = until_commit(cur, NEWEST_BATCH_SQL)
     rows = cached(cur, None, ("freshness", newest_batch), lambda: frame(cur, _SQL))
     for row in rows.iter_rows():
         (source, started, status, error, loaded, quarantined, last_ok, newest, total_loaded,

@@ -20,6 +20,7 @@ from config import Config
 from metrics import scope as _scope
 from metrics.query import cached
 from metrics.targets import target_for
+from warehouse.db import NEWEST_BATCH_SQL, until_commit
 from warehouse.db import frame as frame_of
 
 OFFICE_OPEN = time(7, 30)
@@ -245,7 +246,7 @@ def registry_sync(cur: duckdb.DuckDBPyConnection) -> RegistrySync:
 
     One statement, cached per warehouse data version and newest load batch: a failed run (its
     error is `last_error`) is recorded without bumping the data version, but with a batch id."""
-    newest_batch = cur.execute("SELECT max(batch_id) FROM load_batch").fetchall()[0][0]
+    newest_batch = until_commit(cur, NEWEST_BATCH_SQL)
     frame = cached(cur, None, ("registry_sync", newest_batch),
                    lambda: frame_of(cur, _REGISTRY_SQL, {"m": REGISTRY_MEASURE}))  # fmt: skip
     sources, last_ok, last_error, newest = frame.row(0)

@@ -228,7 +228,7 @@ def test_a_version_read_while_a_load_commits_is_not_kept(tmp_path: Path, config,
     wh = open_warehouse(tmp_path / "w.duckdb", config)
     wh.load(Batch("desk", dossiers=dossiers([dossier("a", "Q1-BENNGHE", "2024-03-04 09:00")])))
     before = wh.data_version()
-    db._versions.clear()  # the next read goes to the file
+    db._answers.clear()  # the next read goes to the file
     real, raced = db.scalar, []
 
     def racing(cur, sql, params=None):

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -62,27 +63,54 @@ def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
 
 _writing = threading.local()
 
-# The data version of each open file, in memory: read when first asked for after a commit here,
-# in the one process that may write the file. Every board query's cache key needs it (a dozen
-# per page), and reading it as a statement each time was ~1 ms of a ~20 ms warm page.
+
+def in_write_transaction() -> bool:
+    """True in a thread inside `Database.transaction()` (its reads see uncommitted rows)."""
+    return getattr(_writing, "depth", 0) > 0
+
+
+# Answers that only a write changes (the data version, the newest load batch), kept in memory
+# per file until the next commit here, in the one process that may write the file. Every board
+# query's cache key reads the data version (a dozen per page): as a statement each time it was
+# ~1 ms of a ~20 ms warm page.
 _VERSION_SQL = "SELECT value FROM meta WHERE key = 'data_version'"
-_versions: dict[str, int] = {}
-_commits: dict[str, int] = {}  # per file: a read that raced a commit must not be kept
-_versions_lock = threading.Lock()
+NEWEST_BATCH_SQL = "SELECT max(batch_id) FROM load_batch"  # failed runs too: no version bump
+_MISSING = object()
+_answers: dict[str, dict[str, Any]] = {}
+_commits: dict[str, int] = {}  # per file: an answer read while a commit landed is not kept
+_answers_lock = threading.Lock()
 _owners: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Database] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def data_version_of(cur: duckdb.DuckDBPyConnection) -> int:
-    """The data version `cur` reads: from memory for a warehouse's own cursors."""
+def until_commit(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """`scalar(cur, sql)` for a statement only a write changes, from memory until the next commit
+    to the file. Read each time for a cursor not of a file's `Database`, and inside a write
+    transaction (which sees its own rows before they commit)."""
     db = _owners.get(cur)
-    return db.data_version() if db is not None else int(scalar(cur, _VERSION_SQL) or 0)
+    key = db.key if db is not None else None
+    if key is None or in_write_transaction():
+        return scalar(cur, sql)
+    with _answers_lock:
+        value, commits = _answers.get(key, {}).get(sql, _MISSING), _commits.get(key, 0)
+    if value is _MISSING:
+        value = scalar(cur, sql)
+        with _answers_lock:
+            if _commits.get(key, 0) == commits:  # no commit since the read began
+                _answers.setdefault(key, {})[sql] = value
+    return value
 
 
-def in_write_transaction() -> bool:
-    """True in a thread inside `Database.transaction()` (its reads see uncommitted rows)."""
-    return getattr(_writing, "depth", 0) > 0
+def data_version_of(cur: duckdb.DuckDBPyConnection) -> int:
+    return int(until_commit(cur, _VERSION_SQL) or 0)
+
+
+def _forget_answers(key: str | None) -> None:
+    if key is not None:
+        with _answers_lock:
+            _answers.pop(key, None)
+            _commits[key] = _commits.get(key, 0) + 1
 
 
 @contextmanager
@@ -120,8 +148,8 @@ class Database:
         self._con.execute("SET checkpoint_threshold = '256MB'")
         self._local = threading.local()
         self.write_lock = threading.RLock()
-        self._key = None if str(path) == ":memory:" else str(self.path.resolve())
-        self._forget_version()  # another process may have written the file since
+        self.key = None if str(path) == ":memory:" else str(self.path.resolve())
+        _forget_answers(self.key)  # another process may have written the file since
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor (DuckDB connections must not be shared across threads)."""
@@ -155,13 +183,7 @@ class Database:
             finally:
                 _writing.depth -= 1
             cur.commit()
-            self._forget_version()  # read again when next asked for, after this commit
-
-    def _forget_version(self) -> None:
-        if self._key is not None:
-            with _versions_lock:
-                _versions.pop(self._key, None)
-                _commits[self._key] = _commits.get(self._key, 0) + 1
+            _forget_answers(self.key)
 
     def schema_version(self) -> int:
         cur = self.cursor()
@@ -202,17 +224,7 @@ class Database:
         return applied
 
     def data_version(self) -> int:
-        key = self._key
-        if key is None or in_write_transaction():  # a write sees its own, uncommitted, version
-            return int(scalar(self.cursor(), _VERSION_SQL) or 0)
-        with _versions_lock:
-            version, commits = _versions.get(key), _commits.get(key, 0)
-        if version is None:
-            version = int(scalar(self.cursor(), _VERSION_SQL) or 0)
-            with _versions_lock:
-                if _commits.get(key, 0) == commits:  # no commit since: still current
-                    _versions[key] = version
-        return version
+        return data_version_of(self.cursor())
 
     def meta(self, key: str) -> str | None:
         return scalar(self.cursor(), "SELECT value FROM meta WHERE key = ?", [key])
