@@ -163,6 +163,7 @@ def create_app(settings: Settings) -> dash.Dash:
             data_version=wh.data_version(),
             schema_version=wh.db.schema_version(),
             newest_data={k: v.isoformat() for k, v in newest.items()},
+            warm_up=warmer.state(),
         )
 
     return app

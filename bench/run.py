@@ -279,6 +279,7 @@ def measure_web(data_dir: Path, n: int, browser: bool, config) -> dict:
         cold_app.stop()
     warm_app = start_app(data_dir, {})
     try:
+        warm_app.warmed(timeout=600)  # as a served app is ~10 s after its start
         warm = measure_callbacks(warm_app.url, n, None)
         wall = wall_rendered(warm_app.url, 5) if browser else {}
         rss = peak_rss_mb(warm_app.process.pid)

@@ -32,6 +32,7 @@ import flask
 
 from config.model import Config
 from dashboards._parallel import in_line
+from metrics.query import CACHE
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class Warmer:
         self.server = server
         self.data_version = data_version
         self._warmed: int | None = None  # the version the last whole run computed
+        self._last: dict[str, float | int] = {}  # that run's pages and seconds
         self._lock = threading.Lock()
         self._running = False
         self._again = False
@@ -154,6 +156,11 @@ class Warmer:
         if thread is not None:
             thread.join(timeout)
 
+    def state(self) -> dict:
+        """For /healthz: whether a warm-up runs, and the last whole one."""
+        with self._lock:
+            return {"running": self._running, "warmed_version": self._warmed, **self._last}
+
     def _run(self) -> None:
         while True:
             try:
@@ -171,11 +178,13 @@ class Warmer:
 
     def _warm_once(self) -> None:
         version, started = self.data_version(), time.monotonic()
-        if version == self._warmed:
+        if version == self._warmed or not CACHE.enabled:  # off: nothing would be kept
             return
         pages = warm(self.server, self._stale)
         if self._stale():
             log.info("warm-up stopped after %d pages by a newer load", pages)
             return
-        self._warmed = version
-        log.info("cache warmed: %d pages in %.1f s", pages, time.monotonic() - started)
+        seconds = round(time.monotonic() - started, 2)
+        with self._lock:
+            self._warmed, self._last = version, {"pages": pages, "seconds": seconds}
+        log.info("cache warmed: %d pages in %.1f s", pages, seconds)

@@ -9,6 +9,7 @@ Sections:
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -67,6 +68,19 @@ class ServedApp:
     url: str
     data_dir: Path
     process: subprocess.Popen
+
+    def warmed(self, timeout: float = 120) -> dict:
+        """/healthz once the cache warm-up has computed the current data version."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=10) as r:
+                health = json.loads(r.read())
+            warm = health["warm_up"]
+            if not warm["running"] and warm["warmed_version"] == health["data_version"]:
+                return health
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the warm-up did not finish within {timeout} s: {warm}")
+            time.sleep(0.5)
 
     def stop(self) -> None:
         self.process.terminate()

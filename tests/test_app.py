@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from config import CONFIG_DIR
+from config import CONFIG_DIR, load_config
 from config.settings import Settings
 from tests.conftest import REPO_ROOT, free_port, sign_in, start_app
 
@@ -35,6 +35,8 @@ def test_healthz_reports_data_version_and_newest_data(demo_app):
     assert health["status"] == "ok"
     assert health["data_version"] >= 1
     assert set(health["newest_data"]) >= {"demo"}
+    warm = demo_app.warmed()["warm_up"]  # every unit's page, as it first opens, is warm
+    assert warm["pages"] > len(load_config().units) and warm["seconds"] > 0
 
 
 def test_first_page_shows_the_city_tiles_with_numbers(demo_app, page, screenshot_dir):

@@ -203,3 +203,15 @@ def test_no_warm_up_when_nothing_new_was_loaded(wh, server, monkeypatch):
     warmer()
     _idle(warmer)
     assert len(runs) == 2
+
+
+def test_no_warm_up_with_the_cache_off(wh, server, monkeypatch):
+    from dashboards import _warm
+
+    runs = []
+    monkeypatch.setattr(_warm, "warm", lambda _server, stale: runs.append(1) or 0)
+    monkeypatch.setattr(CACHE, "enabled", False)  # IOC_QUERY_CACHE=off: nothing would be kept
+    warmer = _warm.Warmer(server, wh.data_version)
+    warmer()
+    _idle(warmer)
+    assert runs == [] and warmer.state()["warmed_version"] is None
