@@ -85,9 +85,11 @@ def unit_views(config: Config, today: date) -> Iterator[tuple[str | None, dict[s
     recent = [(code, args) for code, args in RECENT.views() if args or code != root]
     yield from recent
     opened = {code for code, args in recent if not args} | {root}
-    level = [root]
-    while level:
-        level = [u.code for code in level for u in config.children(code, today)]
+    seen, level = {root}, [root]
+    while level:  # `seen`: overlapping validity rows could make the tree a loop
+        level = [u.code for code in level for u in config.children(code, today)
+                 if u.code not in seen]  # fmt: skip
+        seen.update(level)
         yield from ((code, {}) for code in level if code not in opened)
     yield from ((None, {"sector": code}) for code in config.sectors)
 

@@ -4,8 +4,9 @@ cached answers of the new data."""
 
 from __future__ import annotations
 
+import itertools
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -215,3 +216,19 @@ def test_no_warm_up_with_the_cache_off(wh, server, monkeypatch):
     warmer()
     _idle(warmer)
     assert runs == [] and warmer.state()["warmed_version"] is None
+
+
+def test_the_unit_pages_to_warm_end_when_the_hierarchy_loops(monkeypatch):
+    from types import SimpleNamespace
+
+    from dashboards import _warm
+
+    class Looping:  # A and B each the other's child: overlapping validity rows can do that
+        root, sectors = SimpleNamespace(code="HCM"), {}
+
+        def children(self, code, _today):
+            return [SimpleNamespace(code={"HCM": "A", "A": "B", "B": "A"}[code])]
+
+    monkeypatch.setattr(_warm, "RECENT", _warm.RecentViews())
+    views = list(itertools.islice(_warm.unit_views(Looping(), date.today()), 10))
+    assert views == [(None, {}), ("A", {}), ("B", {})]
