@@ -45,22 +45,6 @@ def frame(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None =
     return pl.from_arrow(reader.read_all())
 
 
-_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
-    """The file behind `cur` (None in memory): asked once per cursor, as the cache key of every
-    board query (the lookup cost ~0.5 ms, a dozen times per page)."""
-    try:
-        return _paths[cur]
-    except KeyError:
-        path = scalar(
-            cur, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        )
-        _paths[cur] = path
-        return path
-
-
 _writing = threading.local()
 
 
@@ -100,6 +84,17 @@ def until_commit(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:
             if _commits.get(key, 0) == commits:  # no commit since the read began
                 _answers.setdefault(key, {})[sql] = value
     return value
+
+
+def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
+    """The file behind `cur` (None in memory), part of every board query's cache key: known
+    without a statement for a warehouse's own cursors."""
+    db = _owners.get(cur)
+    if db is not None:
+        return db.key
+    return scalar(
+        cur, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    )
 
 
 def data_version_of(cur: duckdb.DuckDBPyConnection) -> int:
