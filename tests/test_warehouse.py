@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import load_config
-from tests.helpers import dossier, dossiers, reports
+from tests.helpers import dossier, dossiers, local, reports
 from warehouse import Batch, open_warehouse
 from warehouse.db import Database, migration_files, scalar
 
@@ -244,4 +244,23 @@ def test_a_version_read_while_a_load_commits_is_not_kept(tmp_path: Path, config,
     monkeypatch.setattr(db, "scalar", racing)
     assert wh.data_version() == before  # what that read saw
     assert wh.data_version() == before + 1  # not kept: the next read sees the commit
+    wh.close()
+
+
+def test_a_run_that_changes_no_figure_keeps_the_data_version(tmp_path: Path, config):
+    """The version keys every cached answer: a feed that found nothing new must not flush them
+    (and start a warm-up) every few minutes, while a dossier falling due must."""
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    open_one = dossier("open", "Q1-BENNGHE", "2024-03-04 09:00", due_days=3)
+    wh.load(Batch("desk", dossiers=dossiers([open_one])), now=local("2024-03-05 09:00"))
+    version = wh.data_version()
+    nothing = dossiers([open_one]).clear()
+    wh.load(Batch("desk", dossiers=nothing), now=local("2024-03-06 09:00"))
+    ghost = dossiers([dossier("ghost", "Q99", "2024-03-06 09:00")])
+    result = wh.load(Batch("desk", dossiers=ghost), now=local("2024-03-06 10:00"))
+    assert result.rows_quarantined == 1  # reported on the sources page, no figure changes
+    assert wh.data_version() == version
+    fell_due = wh.load(Batch("desk", dossiers=nothing), now=local("2024-03-08 09:00"))
+    assert fell_due.rows_loaded == 0
+    assert wh.data_version() == version + 1  # on time → overdue on the boards
     wh.close()

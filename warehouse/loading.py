@@ -337,7 +337,10 @@ class Loader:
                     batch_id,
                 ],
             )
-            Database.bump_data_version(cur)
+            # Every row written or removed, and every open dossier that fell due, touched a
+            # month. A run that found nothing new keeps the version: no cache flush, no warm-up.
+            if months:
+                Database.bump_data_version(cur)
         reasons = dict(bad.group_by("reason").len().iter_rows()) if bad.height else {}
         return BatchResult(
             batch_id,

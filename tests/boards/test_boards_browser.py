@@ -317,11 +317,21 @@ def _post(url: str, headers: dict[str, str]) -> tuple[int, dict]:
         return e.code, {}
 
 
+def _drop_new_export(folder: Path) -> None:
+    """The desk drops a new export with one more dossier (a copy of a past one, new code): a
+    run with nothing new keeps the data version, so the wall would have nothing to show."""
+    lines = sorted(folder.glob("ho-so_*.csv"))[0].read_text(encoding="utf-8-sig").splitlines()
+    fields = lines[1].split(";")
+    fields[0] = "WALL-TEST-1"
+    (folder / "ho-so_wall-test.csv").write_text(f"{lines[0]}\n{';'.join(fields)}\n", "utf-8-sig")
+
+
 def test_wall_shows_a_new_batch_within_one_refresh(demo_app, page: Page):
     page.goto(f"{demo_app.url}/wall?kiosk=1&board=online&refresh=2")
     page.wait_for_selector("#wall-map .main-svg")
     version = page.locator(".wall-board").get_attribute("data-version")
     page.evaluate("window.__noReload = true")
+    _drop_new_export(demo_app.data_dir / "demo" / "exports")
     status, body = _post(f"{demo_app.url}/api/feeds/demo_justice_desk/run", cli_headers(demo_app))
     if status in (404, 405):  # the pages catch-all answers 405 to a POST it does not route
         pytest.xfail("app.py does not register the connectors' /api/feeds endpoints yet "
