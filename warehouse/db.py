@@ -9,17 +9,18 @@ from __future__ import annotations
 import threading
 import warnings
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
+T = TypeVar("T")
 
 
 def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None):
@@ -53,14 +54,14 @@ def in_write_transaction() -> bool:
     return getattr(_writing, "depth", 0) > 0
 
 
-# Answers that only a write changes (the data version, the newest load batch), kept in memory
-# per file until the next commit here, in the one process that may write the file. Every board
-# query's cache key reads the data version (a dozen per page): as a statement each time it was
-# ~1 ms of a ~20 ms warm page.
+# Answers that only a write changes (the data version, the newest load batch, the firing alerts),
+# kept in memory per file until the next commit here, in the one process that may write the
+# file. Every board query's cache key reads the data version (a dozen per page): as a statement
+# each time it was ~1 ms of a ~20 ms warm page.
 _VERSION_SQL = "SELECT value FROM meta WHERE key = 'data_version'"
 NEWEST_BATCH_SQL = "SELECT max(batch_id) FROM load_batch"  # failed runs too: no version bump
 _MISSING = object()
-_answers: dict[str, dict[str, Any]] = {}
+_answers: dict[str, dict[Hashable, tuple[Any, datetime | None]]] = {}
 _commits: dict[str, int] = {}  # per file: an answer read while a commit landed is not kept
 _answers_lock = threading.Lock()
 _owners: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Database] = (
@@ -68,22 +69,40 @@ _owners: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Database] = (
 )
 
 
-def until_commit(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:
-    """`scalar(cur, sql)` for a statement only a write changes, from memory until the next commit
-    to the file. Read each time for a cursor not of a file's `Database`, and inside a write
-    transaction (which sees its own rows before they commit)."""
+def _never(_value: Any) -> datetime | None:
+    return None
+
+
+def remembered(
+    cur: duckdb.DuckDBPyConnection,
+    key: Hashable,
+    compute: Callable[[], T],
+    expires: Callable[[T], datetime | None] = _never,
+) -> T:
+    """`compute()` (reads through `cur`), from memory until the next commit to the file or the
+    moment `expires(value)` gives, for an answer only a write or that moment changes. Computed
+    each time for a cursor not of a file's `Database`, and inside a write transaction (which
+    sees its own rows before they commit)."""
     db = _owners.get(cur)
-    key = db.key if db is not None else None
-    if key is None or in_write_transaction():
-        return scalar(cur, sql)
+    file = db.key if db is not None else None
+    if file is None or in_write_transaction():
+        return compute()
     with _answers_lock:
-        value, commits = _answers.get(key, {}).get(sql, _MISSING), _commits.get(key, 0)
-    if value is _MISSING:
-        value = scalar(cur, sql)
-        with _answers_lock:
-            if _commits.get(key, 0) == commits:  # no commit since the read began
-                _answers.setdefault(key, {})[sql] = value
+        value, until = _answers.get(file, {}).get(key, (_MISSING, None))
+        commits = _commits.get(file, 0)
+    if value is not _MISSING and (until is None or datetime.now(UTC) < until):
+        return value
+    value = compute()
+    with _answers_lock:
+        if _commits.get(file, 0) == commits:  # no commit since the read began
+            _answers.setdefault(file, {})[key] = (value, expires(value))
     return value
+
+
+def until_commit(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """`scalar(cur, sql)` for a statement only a write changes, from memory until the next
+    commit to the file (see `remembered`)."""
+    return remembered(cur, sql, lambda: scalar(cur, sql))
 
 
 def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:

@@ -126,6 +126,30 @@ def test_silence_records_who_why_until_and_mutes_notifications(wh, alerts):
     assert store.active_alerts(wh.cursor(), now=until + timedelta(minutes=1))[0].silenced is False
 
 
+def test_the_firing_alerts_are_read_once_until_a_write_or_a_silence_ends(wh, alerts, monkeypatch):
+    """Every wall poll asks which alerts fire: kept in memory, but an acknowledgement (a
+    commit) shows on the next poll, and so does a silence running out (the clock)."""
+    import time
+
+    run(wh, alerts)
+    run(wh, alerts)  # Q8 fires
+    reads = []
+    real = store.alert_instances
+    monkeypatch.setattr(store, "alert_instances", lambda *a, **k: reads.append(1) or real(*a, **k))
+    until = datetime.now(UTC) + timedelta(seconds=1.5)
+    store.silence(wh.db, "online_district/Q8", "Trần B", "outage", until, datetime.now(UTC))
+    assert [a.silenced for a in store.active_alerts(wh.cursor())] == [True]
+    assert [a.silenced for a in store.active_alerts(wh.cursor())] == [True]
+    assert len(reads) == 1
+    store.acknowledge(wh.db, "online_district/Q8", "Lê C", None, datetime.now(UTC))
+    assert [a.acked_by for a in store.active_alerts(wh.cursor())] == ["Lê C"]
+    assert len(reads) == 2
+    time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.05)
+    assert [a.silenced for a in store.active_alerts(wh.cursor())] == [False]
+    assert [a.silenced for a in store.active_alerts(wh.cursor())] == [False]
+    assert len(reads) == 3
+
+
 def test_windows_are_local_calendar_ranges():
     from datetime import date
 
