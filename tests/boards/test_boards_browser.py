@@ -320,7 +320,7 @@ def _post(url: str, headers: dict[str, str]) -> tuple[int, dict]:
 def _drop_new_export(folder: Path) -> None:
     """The desk drops a new export with one more dossier (a copy of a past one, new code): a
     run with nothing new keeps the data version, so the wall would have nothing to show."""
-    lines = sorted(folder.glob("ho-so_*.csv"))[0].read_text(encoding="utf-8-sig").splitlines()
+    lines = min(folder.glob("ho-so_*.csv")).read_text(encoding="utf-8-sig").splitlines()
     fields = lines[1].split(";")
     fields[0] = "WALL-TEST-1"
     (folder / "ho-so_wall-test.csv").write_text(f"{lines[0]}\n{';'.join(fields)}\n", "utf-8-sig")
