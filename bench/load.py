@@ -6,8 +6,9 @@
 Without --url it starts `gunicorn --workers 1 --threads 16 --keep-alive 75 app:server` (a keep-alive
 longer than the walls' 30 s poll, as behind a proxy) on `--data-dir` (default: a
 temporary directory, so the demo city loads first, ~40 s; pass a directory to reuse it) and stops
-it afterwards. Accounts come from the users database in the data directory: a wall token for the
-screens and an analyst account made for the run (`python -m access` would do the same).
+it afterwards. The clients start once the app's cache warm-up is done (`/healthz`). Accounts
+come from the users database in the data directory: a wall token for the screens and an analyst
+account made for the run (`python -m access` would do the same).
 
 A wall screen does what `dashboards/wall.py` makes the browser do: open `/wall?kiosk=1&token=…`,
 render the board, then poll the data version every `--wall-every` seconds and render the next
@@ -226,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     from access.store import UserStore
     from config import CONFIG_DIR, load_config
     from dashboards._wall_config import load_wall
+    from tests.conftest import warmed
 
     try:
         wc = load_wall(CONFIG_DIR / "wall.toml", set(load_config().metrics))
@@ -260,14 +262,19 @@ def main(argv: list[str] | None = None) -> int:
         proc, url = start_gunicorn(a.data_dir)
         print(f"gunicorn up in {time.perf_counter() - t0:.1f} s at {url}")
     rec = Recorder()
-    until = time.monotonic() + a.seconds
-    threads = [threading.Thread(target=wall_screen,
-                                args=(url, token, rec, until, a.wall_every, a.board_every, i))
-               for i in range(a.walls)]  # fmt: skip
-    threads += [threading.Thread(target=analyst, args=(url, user, password, rec, until, 1000 + i))
-                for i in range(a.analysts)]  # fmt: skip
-    started = time.perf_counter()
     try:
+        # Steady state: the app warms every board and unit page after it starts (and after
+        # each load); requests during that warm-up share the cores with it (README: Speed).
+        warm = warmed(url, timeout=600)["warm_up"]
+        print(f"cache warm-up done: {warm['pages']} pages in {warm['seconds']} s")
+        until = time.monotonic() + a.seconds
+        threads = [threading.Thread(target=wall_screen,
+                                    args=(url, token, rec, until, a.wall_every, a.board_every, i))
+                   for i in range(a.walls)]  # fmt: skip
+        threads += [threading.Thread(target=analyst,
+                                     args=(url, user, password, rec, until, 1000 + i))
+                    for i in range(a.analysts)]  # fmt: skip
+        started = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:

@@ -63,6 +63,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def warmed(url: str, timeout: float = 120) -> dict:
+    """/healthz once the app's cache warm-up has computed the current data version."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:
+            health = json.loads(r.read())
+        warm = health["warm_up"]
+        if not warm["running"] and warm["warmed_version"] == health["data_version"]:
+            return health
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the warm-up did not finish within {timeout} s: {warm}")
+        time.sleep(0.5)
+
+
 @dataclass
 class ServedApp:
     url: str
@@ -70,17 +84,7 @@ class ServedApp:
     process: subprocess.Popen
 
     def warmed(self, timeout: float = 120) -> dict:
-        """/healthz once the cache warm-up has computed the current data version."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=10) as r:
-                health = json.loads(r.read())
-            warm = health["warm_up"]
-            if not warm["running"] and warm["warmed_version"] == health["data_version"]:
-                return health
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the warm-up did not finish within {timeout} s: {warm}")
-            time.sleep(0.5)
+        return warmed(self.url, timeout)
 
     def stop(self) -> None:
         self.process.terminate()
