@@ -35,6 +35,7 @@ from connectors.base import Connector, Pull, Seen, SourceError, Window, register
 from connectors.rest import HttpClient, dig
 from metrics.periods import bucket_start, shift
 from warehouse.loading import Reject
+from warehouse.messages import say
 from warehouse.shapes import REPORT_SCHEMA
 
 EVALUATION_PATH = "/api/v1/reporting/evaluation/"
@@ -134,7 +135,7 @@ def _number(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"cannot read {value!r} as a number")
+        raise TypeError(repr(value))
     return float(value)
 
 
@@ -143,14 +144,14 @@ def _json(value: Any) -> str:
 
 
 def _not_an_object(endpoint: str, value: Any) -> Reject:
-    return Reject(_json(value), f"{endpoint}: a department entry is not an object")
+    return Reject(_json(value), say("portal_not_object", endpoint))
 
 
 def _unmapped(endpoint: str, dept: dict[str, Any]) -> Reject:
     raw = {k: v for k, v in dept.items() if k != "metrics"} | {"endpoint": endpoint}
     label = dept.get("departmentCode") or dept.get("departmentId")
     return Reject(json.dumps(raw, ensure_ascii=False),
-                  f"unmapped portal department {label} ({dept.get('departmentName', '')})")  # fmt: skip
+                  say("portal_unmapped", label, dept.get("departmentName", "")))
 
 
 def parse_response(
@@ -173,10 +174,11 @@ def parse_response(
     for row in rows:
         try:
             good.append(row | {"value": _number(row["value"])})
-        except TypeError as e:
+        except TypeError:
             raw = json.dumps({k: v for k, v in row.items() if k != "_dept"}, default=str,
                              ensure_ascii=False)  # fmt: skip
-            rejects.append(Reject(raw, f"{row['measure_code']}: {e}"))
+            reason = say("not_a_number", row["measure_code"], repr(row["value"]))
+            rejects.append(Reject(raw, reason))
     return good, rejects
 
 
@@ -220,11 +222,11 @@ def _overview(endpoint, data, units, period, grain, procedure):
                              dept["totalScore"], procedure))  # fmt: skip
         metrics = dept.get("metrics") or []
         if not isinstance(metrics, list):
-            rejects.append(Reject(_json(dept), f"{endpoint}: 'metrics' is not a list"))
+            rejects.append(Reject(_json(dept), say("portal_metrics_not_list", endpoint)))
             continue
         for metric in metrics:
             if not isinstance(metric, dict) or not isinstance(metric.get("code"), str):
-                rejects.append(Reject(_json(metric), f"{endpoint}: a metric without a code"))
+                rejects.append(Reject(_json(metric), say("portal_metric_without_code", endpoint)))
                 continue
             pair = wanted.get(metric["code"])
             if pair is None:

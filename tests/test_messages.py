@@ -55,8 +55,8 @@ def test_every_reason_the_loader_writes_reads_in_vietnamese(tmp_path: Path):
 
 
 def test_a_reason_of_no_message_reads_as_stored():
-    assert words("endpoint x: a department entry is not an object", "vi") == (
-        "endpoint x: a department entry is not an object"
+    assert words("a reason written before messages were kept", "vi") == (
+        "a reason written before messages were kept"
     )
     assert say("unreadable", "received_at") == "received_at: cannot read {}"
     frame = pl.DataFrame({"v": ["12a"]}).select(pl.format(say("unreadable", "due_at"), "v"))
@@ -83,3 +83,20 @@ def test_the_sources_page_shows_quarantine_reasons_in_the_viewers_language(tmp_p
     assert shown("vi") == ("đơn vị Q99 không có trong danh mục",
                            "desk · đơn vị Q99 không có trong danh mục: 1")  # fmt: skip
     assert shown("en")[0] == "unknown unit Q99"
+
+
+def test_the_national_portals_reasons_read_in_vietnamese():
+    """The connector writes its rejects from the list too (its answers are JSON, not rows)."""
+    from connectors.national_portal import PortalUnits, parse_response
+
+    units = PortalUnits({"1": "Q1"}, {"T79.01": "Q1"})
+    body = {"data": {"evaluation": [
+        "not a department",
+        {"departmentCode": "T79.99", "departmentName": "Ban quản lý chợ (lạ)"},
+        {"departmentCode": "T79.01", "metrics": "many"},
+        {"departmentCode": "T79.01", "totalScore": "12a", "metrics": [{"numerator": 3}]},
+    ]}}  # fmt: skip
+    _, rejects = parse_response("transparency", body, units, date(2026, 11, 1), "month")
+    vi = [words(r.reason, "vi") for r in rejects]
+    assert all(v != r.reason for v, r in zip(vi, rejects, strict=True)), vi
+    assert "đơn vị T79.99 (Ban quản lý chợ (lạ)) của cổng quốc gia chưa gắn" in vi[1]

@@ -40,6 +40,18 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "vi": "trường hợp đã giải quyết cần có resolved_on"},
     "twice": {"en": "{} appears twice in the batch", "vi": "{} xuất hiện hai lần trong lô"},
     "unreadable": {"en": "{}: cannot read {}", "vi": "{}: không đọc được {}"},
+    # The national portal's answers (connectors/national_portal.py).
+    "not_a_number": {"en": "{}: cannot read {} as a number",
+                     "vi": "{}: không đọc được {} thành số"},
+    "portal_unmapped": {"en": "unmapped portal department {} ({})",
+                        "vi": "đơn vị {} ({}) của cổng quốc gia chưa gắn với đơn vị nào"
+                              " trong danh mục"},
+    "portal_not_object": {"en": "{}: a department entry is not an object",
+                          "vi": "{}: một mục đơn vị không phải là đối tượng JSON"},
+    "portal_metrics_not_list": {"en": "{}: 'metrics' is not a list",
+                                "vi": "{}: 'metrics' không phải là danh sách"},
+    "portal_metric_without_code": {"en": "{}: a metric without a code",
+                                   "vi": "{}: một chỉ số không có mã"},
 }  # fmt: skip
 
 
