@@ -103,8 +103,8 @@ def _explore(group: str | None) -> dict:
     }
 
 
-def _overdue() -> dict:
-    view = {"unit": "Q1", "metric": "on_time_rate", "grain": "month", "start": "2025-12-01",
+def _overdue(unit: str) -> dict:
+    view = {"unit": unit, "metric": "on_time_rate", "grain": "month", "start": "2025-12-01",
             "end": "2026-11-23", "sector": None, "procedure": None, "lang": "vi"}  # fmt: skip
     return overdue_request(view, [{"colId": "days_late", "sort": "desc"}])
 
@@ -119,7 +119,8 @@ CASES = {
     "wall refresh (board render)": _wall_refresh(0),
     "explore update (2 metrics, month)": _explore(None),
     "explore update (by unit)": _explore("unit"),
-    "units overdue page (Q1, 20 rows)": _overdue(),
+    "units overdue page (Q1, 20 rows)": _overdue("Q1"),
+    "units overdue page (city, 20 rows)": _overdue("HCM"),
 }
 
 

@@ -58,6 +58,21 @@ def test_overdue_lists_late_and_open_past_due_dossiers_sorted_and_paged(wh):
         overdue(wh.cursor(), "Q1", date(2026, 3, 1), date(2026, 3, 31), sort=[("1; DROP", "asc")])
 
 
+def test_paging_through_equally_late_dossiers_shows_each_once(wh):
+    """The page is found from the sort keys and read whole afterwards: ties (here 12 dossiers
+    exactly as late) still fall in one order, so no page repeats or skips one."""
+    rows = [dossier(f"d{i:02}", "Q1-BENNGHE", "2026-03-02 09:00", completed="2026-03-09 09:00")
+            for i in range(12)]  # fmt: skip
+    rows.append(dossier("worst", "Q1-BENNGHE", "2026-03-02 09:00", completed="2026-03-20 09:00"))
+    assert wh.load(Batch("t", dossiers=dossiers(rows))).status == "ok"
+    pages = [overdue(wh.cursor(), "Q1", date(2026, 3, 1), date(2026, 3, 31), offset=o, limit=5)
+             for o in (0, 5, 10)]  # fmt: skip
+    seen = [r["dossier_id"] for p in pages for r in p.rows]
+    assert seen[0] == "worst" and sorted(seen[1:]) == [f"d{i:02}" for i in range(12)]
+    assert {p.total for p in pages} == {13}
+    assert pages[0].rows[0]["days_late"] == 15.0 and pages[0].rows[1]["sector_code"] is not None
+
+
 def test_a_source_is_stale_when_its_last_success_is_too_old(wh):
     rows = [dossier("a", "Q1-BENNGHE", "2026-03-02 09:00")]
     wh.load(Batch("t", dossiers=dossiers(rows)), now=datetime(2026, 3, 3, tzinfo=UTC))
