@@ -16,7 +16,6 @@ from typing import Any
 import duckdb
 
 from metrics import scope
-from warehouse.db import in_write_transaction
 
 # Sortable columns: public name -> SQL expression.
 SORTABLE = {
@@ -137,9 +136,6 @@ def _whole_rows(cur: duckdb.DuckDBPyConnection, rowids: list[int], now: datetime
 @contextmanager
 def _snapshot(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One read transaction (a row id means the same row in every statement of it)."""
-    if in_write_transaction():  # already inside one, which sees its own rows
-        yield
-        return
     cur.begin()
     try:
         yield
