@@ -380,6 +380,13 @@ def comparison_ranges(req: Request) -> list[tuple[date, date]]:
     return [(req.start, req.end), prev, yoy]
 
 
+def _read_once(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Each range once: before twelve months (a year, or a year to date in December) the range
+    before is the same range a year before. A slot fewer is ~1/3 less of the statement to plan
+    and read (~5 ms of a unit page's summary)."""
+    return list(dict.fromkeys(ranges))
+
+
 def history_start(req: Request) -> date:
     """Other grains: comparisons read from a year before the first bucket."""
     first = bucket_start(req.start, req.grain)
@@ -391,7 +398,7 @@ def plan(config: Config, req: Request, compare: bool) -> list[tuple[str, dict[st
     if not compare:
         return [build_sql(config, req)]
     if req.grain == "total":
-        return [build_sql(config, req, comparison_ranges(req))]
+        return [build_sql(config, req, _read_once(comparison_ranges(req)))]
     history = build_sql(config, replace(req, start=history_start(req)))
     if req.start == bucket_start(req.start, req.grain):
         return [history]
@@ -408,10 +415,12 @@ def _with_comparisons(con: duckdb.DuckDBPyConnection, config: Config, req: Reque
     keys = ["period", *(DIMENSION_COLUMNS[d] for d in req.by)]
     values = list(req.metrics)
     if req.grain == "total":
-        slots = run(con, config, req, comparison_ranges(req))
+        wanted = comparison_ranges(req)
+        ranges = _read_once(wanted)
+        slots = run(con, config, req, ranges)
         parts = slots.partition_by("slot", as_dict=True, include_key=False)
         empty = slots.clear().drop("slot")
-        base, prev, yoy = (parts.get((i,), empty) for i in range(3))
+        base, prev, yoy = (parts.get((ranges.index(r),), empty) for r in wanted)
         shifted = {
             k: v.lazy().with_columns(pl.lit(req.start).alias("period"))
             for k, v in (("prev", prev), ("yoy", yoy))

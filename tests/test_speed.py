@@ -134,6 +134,13 @@ def test_comparisons_are_the_ranges_before_and_a_year_before(wh, config):
     yoy = mq.query(cur, config, m, "total", date(2025, 3, 1), date(2025, 3, 20))
     assert both["online_rate_prev"][0] == prev["online_rate"][0]
     assert both["online_rate_yoy"][0] == yoy["online_rate"][0]
+    # Twelve months: the range before is the same range a year before, read once for both.
+    ytd = mq.Request(tuple(m), "total", date(2026, 1, 1), date(2026, 12, 1))
+    assert [s[1] for s in mq.plan(config, ytd, True)[0][1].items() if s[0].startswith("lo")] == [
+        date(2026, 1, 1), date(2025, 1, 1)]  # fmt: skip
+    year = mq.query(cur, config, m, "total", ytd.start, ytd.end, compare=True)
+    before = mq.query(cur, config, m, "total", date(2025, 1, 1), date(2025, 12, 1))
+    assert year["online_rate_prev"][0] == year["online_rate_yoy"][0] == before["online_rate"][0]
     trend = mq.query(cur, config, m, "month", date(2026, 1, 1), date(2026, 6, 30), compare=True)
     months = mq.query(cur, config, m, "month", date(2024, 12, 1), date(2026, 6, 30))
     by_month = dict(zip(months["period"], months["online_rate"], strict=True))
