@@ -2,9 +2,9 @@
 
     python -m bench.after_load --data-dir DIR [--loads 3]
 
-Every load empties the query cache, so whoever asks first pays for the cold queries. After each
-load, the app computes the wall boards, the unit pages viewed lately and every unit's page as it
-first opens in the background. This bench runs the app in process on DIR (the warehouse of
+Every load that changes a figure empties the query cache, so whoever asks first pays for the
+cold queries. After each load, the app computes the wall boards, the unit pages viewed lately
+and every unit's page as it first opens in the background. This bench runs the app in process on DIR (the warehouse of
 `python -m bench.run`). It loads a small batch, then times the first requests straight away, as
 if no warm-up ran. It loads again, runs the warm-up, and times the same requests once more. A
 view no warm-up covers (a district by quarter) is timed cold both times: alone, and while the

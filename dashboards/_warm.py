@@ -1,9 +1,9 @@
 """Warm the cache right after a load, in the background.
 
-Every load bumps the data version, and so empties the query cache (metrics/query.py). The first
-screen to ask afterwards would pay for the cold queries: at 3 years, ~50 ms for a wall board and
-~100 ms for a unit page, against ~20 ms warm. So after each load the boards are computed once
-here, before anyone asks, most looked-at first: the wall boards, the city page, the unit pages
+Every load that changes a figure bumps the data version, and so empties the query cache
+(metrics/query.py). The first screen to ask afterwards would pay for the cold queries: at 3
+years, ~50 ms for a wall board and ~100 ms for a unit page, against ~20 ms warm. So after each
+load the boards are computed once here, before anyone asks, most looked-at first: the wall boards, the city page, the unit pages
 viewed lately with their query arguments (`RECENT`: a department head's district for the
 quarter, say), then every other unit's page as it first opens, departments and districts before
 wards, and last the city page by each sector. A request arriving meanwhile waits for the same
@@ -126,7 +126,7 @@ def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> int:
 class Warmer:
     """Runs `warm` in a background thread. Loads arriving during a run stop it and ask for one
     more run (not one each), so a burst of batches ends in one whole warm-up of the last. A
-    feed run that loaded nothing leaves the data version, and so the cache, as it was: no run."""
+    feed run that changed no figure leaves the data version, and so the cache, as it was: no run."""
 
     def __init__(self, server: flask.Flask, data_version: Callable[[], int]):
         self.server = server
