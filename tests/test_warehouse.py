@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import load_config
-from tests.helpers import dossier, dossiers, local, reports
+from tests.helpers import dossier, dossiers, load, local, reports
 from warehouse import Batch, open_warehouse
 from warehouse.db import Database, migration_files, scalar
 
@@ -263,4 +263,71 @@ def test_a_run_that_changes_no_figure_keeps_the_data_version(tmp_path: Path, con
     fell_due = wh.load(Batch("desk", dossiers=nothing), now=local("2024-03-08 09:00"))
     assert fell_due.rows_loaded == 0
     assert wh.data_version() == version + 1  # on time → overdue on the boards
+    wh.close()
+
+
+LISTED = ("source, dossier_id, unit_code, procedure_code, channel, received_at, due_at,"
+          " completed_at, status, received_day")  # fmt: skip
+
+
+def late_or_open(wh) -> tuple[list, list]:
+    """(what `late_or_open` holds, what it should hold: computed from `dossier`)."""
+    cur = wh.cursor()
+    kept = cur.execute(f"SELECT {LISTED} FROM late_or_open ORDER BY ALL").fetchall()
+    expected = cur.execute(
+        f"SELECT {LISTED} FROM dossier WHERE completed_at IS NULL OR completed_at > due_at"
+        " ORDER BY ALL"
+    ).fetchall()
+    return kept, expected
+
+
+def test_the_late_or_open_dossiers_follow_every_load(tmp_path: Path, config):
+    """The overdue list reads `late_or_open`: a dossier completed late or still open must be
+    there once, with its latest values, whatever replaced it."""
+    wh = open_warehouse(tmp_path / "w.duckdb", config)
+    day = "2024-03-04 09:00"
+    v1 = [
+        dossier("on-time", "Q1-BENNGHE", day, completed="2024-03-05 09:00"),
+        dossier("late", "Q1-BENNGHE", day, completed="2024-03-09 09:00"),
+        dossier("open", "Q1-BENNGHE", day),
+        dossier("dropped", "Q1-BENNGHE", day),
+    ]
+    wh.load(Batch("desk", dossiers=dossiers(v1), source_key="march.csv", content_hash="v1"))
+    load(wh, [dossier("open", "Q1-BENTHANH", day)], source="api")  # same id, another source
+    kept, expected = late_or_open(wh)
+    assert [r[:2] for r in kept] == [
+        ("api", "open"), ("desk", "dropped"), ("desk", "late"), ("desk", "open")
+    ]  # fmt: skip
+    assert kept == expected
+    # The corrected file: "dropped" was entered by mistake, "open" is now done on time,
+    # "on-time" was in fact completed late.
+    v2 = [
+        dossier("on-time", "Q1-BENNGHE", day, completed="2024-03-08 09:00"),
+        dossier("late", "Q1-BENNGHE", day, completed="2024-03-09 09:00"),
+        dossier("open", "Q1-BENNGHE", day, completed="2024-03-05 09:00"),
+    ]
+    wh.load(Batch("desk", dossiers=dossiers(v2), source_key="march.csv", content_hash="v2"))
+    # A status update outside any file: the late one's completion was entered wrongly.
+    load(wh, [dossier("late", "Q1-BENNGHE", day, completed="2024-03-06 09:00")])
+    kept, expected = late_or_open(wh)
+    assert [r[:2] for r in kept] == [("api", "open"), ("desk", "on-time")]
+    assert kept == expected
+    wh.close()
+
+
+def test_an_upgraded_file_lists_its_late_and_open_dossiers(tmp_path: Path, config):
+    path = tmp_path / "old.duckdb"
+    wh = open_warehouse(path, config)
+    day = "2024-03-04 09:00"
+    load(wh, [dossier("on-time", "Q1-BENNGHE", day, completed="2024-03-05 09:00"),
+              dossier("late", "Q1-BENNGHE", day, completed="2024-03-09 09:00"),
+              dossier("open", "Q1-BENNGHE", day)])  # fmt: skip
+    with wh.db.transaction() as cur:  # as a file from before migration 011
+        cur.execute("DROP TABLE late_or_open")
+        cur.execute("DELETE FROM schema_migration WHERE version = 11")
+    wh.close()
+    wh = open_warehouse(path, config)
+    kept, expected = late_or_open(wh)
+    assert [r[1] for r in kept] == ["late", "open"]
+    assert kept == expected
     wh.close()

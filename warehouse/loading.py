@@ -88,7 +88,8 @@ def _replaced_batches(cur, batch: Batch) -> list[int]:
 
 
 def _load_dossiers(cur, frame: pl.DataFrame, batch_id: int, source: str, old: list[int]) -> None:
-    """Upsert by the natural key (source, dossier_id) and list the touched days in `touched_day`.
+    """Upsert by the natural key (source, dossier_id) and list the touched days in `touched_day`;
+    keep `late_or_open` in step (a replaced dossier leaves it, an incoming one may enter it).
 
     Deleting the rows being replaced needs an anti-join over the source's dossiers, so it runs
     only when it can find something: a replaced file's batches exist, or the batch's key range
@@ -116,12 +117,28 @@ def _load_dossiers(cur, frame: pl.DataFrame, batch_id: int, source: str, old: li
     )
     if overlap:
         _replace(cur, source, old)
+        cur.execute(
+            "DELETE FROM late_or_open WHERE source = $source"
+            " AND dossier_id IN (SELECT dossier_id FROM gone)",
+            {"source": source},
+        )
     cur.execute(
         f"""INSERT INTO dossier ({cols}, source, received_day, batch_id)
         SELECT {cols}, $source, received_day, {batch_id} FROM incoming_dossier""",
         {"source": source},
     )
+    cur.execute(
+        f"""INSERT INTO late_or_open (source, {_COPIED})
+        SELECT $source, {_COPIED} FROM incoming_dossier WHERE {_LATE_OR_OPEN}""",
+        {"source": source},
+    )
     cur.unregister("incoming_dossier")
+
+
+# The dossiers `late_or_open` keeps (migration 011), and the columns it copies.
+_LATE_OR_OPEN = "completed_at IS NULL OR completed_at > due_at"
+_COPIED = ("dossier_id, unit_code, procedure_code, channel, received_at, due_at, completed_at,"
+           " status, received_day")  # fmt: skip
 
 
 def _replace(cur, source: str, old: list[int]) -> None:
