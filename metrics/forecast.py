@@ -182,16 +182,19 @@ def forecast(
     unit_code: str,
     today: date,
     lookback: int = 12,
+    sectors: list[str] | tuple[str, ...] = (),
+    procedures: list[str] | tuple[str, ...] = (),
 ) -> Forecast | None:
-    """Year-end projection of `metric` for one unit (its whole subtree), for `today.year`.
+    """Year-end projection of `metric` for one unit (its whole subtree), for `today.year`;
+    only the dossiers of `sectors`/`procedures` if given (against the unit's target).
 
     What the drill-down chart calls: draw `line` (month, value, low, high) as a dashed
     projection with its band, and say `status`/`explanation` beside it.
     """
     first = add_months(today.replace(day=1), -lookback)
     last_day = today.replace(day=1) - timedelta(days=1)
-    frame = query(cur, config, [metric], "month", first, last_day, {"unit": unit_code},
-                  targets=False)  # fmt: skip
+    filters = {"unit": unit_code, "sectors": list(sectors), "procedures": list(procedures)}
+    frame = query(cur, config, [metric], "month", first, last_day, filters, targets=False)
     frame = frame.sort("period")
     return project(
         metric,

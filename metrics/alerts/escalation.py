@@ -34,17 +34,33 @@ CASE WHEN d.due_at >= $now THEN 'green'
 _OPEN = "d.completed_at IS NULL AND d.due_at < $now + INTERVAL 24 HOUR"
 
 
-def _scope(unit: str | None, unit_kind: str | None) -> tuple[str, str, dict]:
-    """(group column, joins, params) for rolling dossiers up to a unit / units of a kind."""
+def _scope(
+    unit: str | None,
+    unit_kind: str | None,
+    by_child: bool = False,
+    sectors: tuple[str, ...] | list[str] = (),
+    procedures: tuple[str, ...] | list[str] = (),
+) -> tuple[str, str, str, dict]:
+    """(group column, joins, extra WHERE, params) for rolling dossiers up to a unit, the units
+    of a kind or the children of `unit`, of some sectors or procedures only."""
     params: dict = {}
     joins = ""
     group = "d.unit_code"
+    where = ""
     if unit:
         params["scope"] = unit
         joins += (
             " JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope"
             " AND d.received_day BETWEEN s.valid_from AND s.valid_to"
         )
+    if by_child:
+        # The tree has one path from `unit` down to a dossier's unit on its day: the child
+        # on it is that unit's ancestor one step below `unit`. The unit's own dossiers: itself.
+        joins += (
+            " LEFT JOIN unit_tree c ON c.descendant = d.unit_code AND c.distance = s.distance - 1"
+            " AND s.distance > 0 AND d.received_day BETWEEN c.valid_from AND c.valid_to"
+        )
+        group = "coalesce(c.ancestor, d.unit_code)"
     if unit_kind:
         params["unit_kind"] = unit_kind
         joins += (
@@ -53,7 +69,14 @@ def _scope(unit: str | None, unit_kind: str | None) -> tuple[str, str, dict]:
             " AND g.ancestor IN (SELECT code FROM unit WHERE kind = $unit_kind)"
         )
         group = "g.ancestor"
-    return group, joins, params
+    if sectors:
+        params["sectors"] = list(sectors)
+        where += (" AND d.procedure_code IN"
+                  " (SELECT code FROM procedure WHERE list_contains($sectors, sector_code))")
+    if procedures:
+        params["procedures"] = list(procedures)
+        where += " AND list_contains($procedures, d.procedure_code)"
+    return group, joins, where, params
 
 
 def escalation_counts(
@@ -61,13 +84,19 @@ def escalation_counts(
     now: datetime,
     unit: str | None = None,
     unit_kind: str | None = None,
+    by_child: bool = False,
+    sectors: tuple[str, ...] | list[str] = (),
+    procedures: tuple[str, ...] | list[str] = (),
 ) -> pl.DataFrame:
     """Open dossiers per unit and level: columns unit_code, green, yellow, red, total.
 
     `unit`: only dossiers of this unit's subtree; `unit_kind`: roll up to the units of that kind
-    (e.g. "district"). Sorted by red, yellow, green, most first.
+    (e.g. "district"); `by_child` (with `unit`): roll up to the unit's children, its own
+    dossiers under itself. Sorted by red, yellow, green, most first.
     """
-    group, joins, params = _scope(unit, unit_kind)
+    if by_child and not unit:
+        raise ValueError("by_child needs a unit")
+    group, joins, where, params = _scope(unit, unit_kind, by_child, sectors, procedures)
     params["now"] = now
     sql = f"""
         SELECT {group} AS unit_code,
@@ -75,7 +104,7 @@ def escalation_counts(
                count(*) FILTER (WHERE lvl = 'yellow') AS yellow,
                count(*) FILTER (WHERE lvl = 'red') AS red,
                count(*) AS total
-        FROM (SELECT d.*, {_LEVEL_SQL} AS lvl FROM late_or_open d WHERE {_OPEN}) d {joins}
+        FROM (SELECT d.*, {_LEVEL_SQL} AS lvl FROM late_or_open d WHERE {_OPEN}{where}) d {joins}
         GROUP BY ALL ORDER BY red DESC, yellow DESC, green DESC, unit_code"""
     return cur.sql(sql, params=params).pl()
 
@@ -86,14 +115,16 @@ def escalation_list(
     level: str | None = None,
     unit: str | None = None,
     limit: int = 500,
+    sectors: tuple[str, ...] | list[str] = (),
+    procedures: tuple[str, ...] | list[str] = (),
 ) -> pl.DataFrame:
     """The escalated dossiers, most overdue first: source, dossier_id, unit_code,
     procedure_code, received_at, due_at, hours_overdue (negative: hours left), level."""
     if level is not None and level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
-    _, joins, params = _scope(unit, None)
+    _, joins, where, params = _scope(unit, None, sectors=sectors, procedures=procedures)
     params.update(now=now, limit=int(limit))
-    where = _OPEN
+    where = _OPEN + where
     if level:
         params["level"] = level
         where += f" AND ({_LEVEL_SQL}) = $level"

@@ -78,6 +78,29 @@ def test_escalation_list_is_most_overdue_first(sla_wh):
         escalation_list(sla_wh.cursor(), NOW, level="purple")
 
 
+def test_escalation_rolls_up_to_the_children_of_a_unit(sla_wh):
+    sla_wh.load(Batch("desk", dossiers=frame([open_dossier("own", "Q8", -3)])), now=NOW)
+    cur = sla_wh.cursor()
+
+    def levels(frame):
+        return {r["unit_code"]: (r["green"], r["yellow"], r["red"])
+                for r in frame.iter_rows(named=True)}  # fmt: skip
+
+    assert levels(escalation_counts(cur, NOW, unit="HCM", by_child=True)) == {
+        "Q8": (2, 2, 1), "Q1": (0, 1, 1),
+    }  # fmt: skip
+    assert levels(escalation_counts(cur, NOW, unit="Q8", by_child=True)) == {
+        "Q8-P04": (1, 1, 0), "Q8-P05": (1, 0, 0), "Q8-P16": (0, 0, 1), "Q8": (0, 1, 0),
+    }  # fmt: skip
+    # A sector or procedure picked on the page narrows the counts and the list alike.
+    assert levels(escalation_counts(cur, NOW, unit="Q8", by_child=True, sectors=["chung_thuc"]))
+    assert escalation_counts(cur, NOW, unit="Q8", by_child=True, sectors=["dat_dai"]).height == 0
+    assert escalation_list(cur, NOW, unit="Q8", procedures=["1.000000"]).height == 0
+    assert escalation_list(cur, NOW, unit="Q8", procedures=[PROC]).height == 5
+    with pytest.raises(ValueError):
+        escalation_counts(cur, NOW, by_child=True)
+
+
 def test_projection_is_a_least_squares_line_with_an_interval(config):
     months = [date(2026, m, 1) for m in range(1, 11)]
     values = [60 + 2 * i + (0.5 if i % 2 else -0.5) for i in range(10)]  # +2 points a month
@@ -115,6 +138,9 @@ def test_forecast_reads_monthly_values_from_the_warehouse(tmp_path, config):
     assert f.slope_per_month == pytest.approx(5.0)
     assert f.projected == pytest.approx(95.0)  # Dec = Jan + 11 × 5
     assert f.target == 85 and f.status == "on_track"
+    today = date(2026, 11, 20)
+    assert forecast(w.cursor(), config, "online_rate", "Q8", today, sectors=["chung_thuc"]) == f
+    assert forecast(w.cursor(), config, "online_rate", "Q8", today, sectors=["dat_dai"]) is None
     per_district = forecast_units(w.cursor(), config, "online_rate", date(2026, 11, 20),
                                   unit_kind="district")  # fmt: skip
     assert per_district["Q8"].projected == pytest.approx(95.0)
