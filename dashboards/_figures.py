@@ -239,8 +239,13 @@ def trend(
     metric: Metric,
     lang: str,
     target_label: str,
+    projection: Sequence[tuple[date, float, float, float]] = (),
+    projection_label: str = "",
 ) -> dict:
-    """The metric per bucket against its target (a step line: targets change by year)."""
+    """The metric per bucket against its target (a step line: targets change by year).
+
+    `projection`: (month, value, low, high) from the last month with data on, drawn as a
+    dashed line in its shaded interval (metrics/forecast.py)."""
     # The value with the metric's decimals and unit, in the page's separators (89,7%).
     hover = (f"%{{fullData.name}}<br>%{{x|%d/%m/%Y}}: %{{y:,.{metric.decimals}f}}"
              f"{'%' if metric.is_percent else ''}<extra></extra>")  # fmt: skip
@@ -251,10 +256,23 @@ def trend(
         data.append({"type": "scatter", "x": list(periods), "y": list(targets), "mode": "lines",
                      "name": target_label, "hovertemplate": hover,
                      "line": {"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"}})
+    if projection:
+        months = [p[0] for p in projection]
+        band = {"type": "scatter", "x": months, "mode": "lines", "hoverinfo": "skip",
+                "line": {"width": 0}, "showlegend": False}
+        data += [
+            {**band, "y": [p[2] for p in projection]},
+            {**band, "y": [p[3] for p in projection], "fill": "tonexty",
+             "fillcolor": "rgba(31, 95, 168, 0.15)"},
+            {"type": "scatter", "x": months, "y": [p[1] for p in projection], "mode": "lines",
+             "name": projection_label, "hovertemplate": hover,
+             "line": {"color": SERIES[0], "dash": "dot", "width": 3}},
+        ]
     return figure(data, merge(
         _base(False, 1.0, height=320),
         showlegend=True,
-        legend={"orientation": "h", "y": 1.12, "x": 0},
+        # "normal": a filled band would otherwise reverse the legend (plotly's default).
+        legend={"orientation": "h", "y": 1.12, "x": 0, "traceorder": "normal"},
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
         separators=separators(lang),
         yaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},

@@ -85,6 +85,38 @@ TEXT: dict[str, dict[str, str]] = {
     "units.status": {"vi": "Trạng thái", "en": "Status"},
     "units.total_overdue": {"vi": "hồ sơ trễ hạn", "en": "overdue dossiers"},
     "units.this_unit": {"vi": "Đơn vị này", "en": "This unit"},
+    # the year-end forecast on a unit page (metrics/forecast.py)
+    "forecast.title": {"vi": "Dự báo cuối năm", "en": "Year-end projection"},
+    "forecast.line": {"vi": "Dự báo (xu hướng)", "en": "Projection (trend)"},
+    "forecast.interval": {"vi": "khoảng 80%", "en": "80% interval"},
+    "forecast.on_track": {"vi": "Dự kiến đạt mục tiêu", "en": "On track for the target"},
+    "forecast.at_risk": {"vi": "Có nguy cơ không đạt mục tiêu", "en": "At risk of missing the target"},
+    "forecast.off_track": {"vi": "Dự kiến không đạt mục tiêu", "en": "Off track for the target"},
+    "forecast.no_target": {"vi": "Chưa có mục tiêu năm", "en": "No target this year"},
+    "forecast.too_few": {"vi": "Chưa đủ số liệu để dự báo (cần ít nhất 4 tháng đã qua)",
+                         "en": "Too little data to project (needs at least 4 closed months)"},
+    "forecast.explain": {
+        "vi": "Xu hướng tuyến tính {n} tháng ({first}–{last}): {slope} mỗi tháng; tháng 12/{year}:"
+              " {value} ({interval} {low}–{high}).",
+        "en": "Linear trend over {n} months ({first}–{last}): {slope} a month; December {year}:"
+              " {value} ({interval} {low}–{high}).",
+    },
+    # SLA escalation of open dossiers (metrics/alerts/escalation.py)
+    "sla.title": {"vi": "Đôn đốc hồ sơ đang giải quyết", "en": "Open dossiers to escalate"},
+    "sla.now": {"vi": "tính đến", "en": "as of"},
+    "sla.green": {"vi": "Xanh: đến hạn trong 24 giờ", "en": "Green: due within 24 h"},
+    "sla.yellow": {"vi": "Vàng: quá hạn dưới 48 giờ", "en": "Yellow: overdue < 48 h"},
+    "sla.red": {"vi": "Đỏ: quá hạn từ 48 giờ", "en": "Red: overdue 48 h or more"},
+    "sla.level": {"vi": "Mức", "en": "Level"},
+    "sla.hours": {"vi": "Quá hạn", "en": "Overdue"},
+    "sla.left": {"vi": "còn {hours} giờ", "en": "{hours} h left"},
+    "sla.late": {"vi": "{hours} giờ", "en": "{hours} h"},
+    "sla.days": {"vi": "{days} ngày", "en": "{days} days"},
+    "sla.action": {"vi": "Xử lý", "en": "Action"},
+    "sla.none": {"vi": "Không có hồ sơ nào cần đôn đốc", "en": "No open dossier to escalate"},
+    "sla.shown": {"vi": "hiển thị {shown} hồ sơ quá hạn lâu nhất trên {total}",
+                  "en": "showing the {shown} most overdue of {total}"},
+    "sla.see": {"vi": "Xem danh sách", "en": "See the list"},
     # explore
     "explore.title": {"vi": "Phân tích dữ liệu", "en": "Data explorer"},
     "explore.group_by": {"vi": "Nhóm theo", "en": "Group by"},

@@ -16,7 +16,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboards import _escalation as escalation
 from dashboards import _figures as figs
+from dashboards import _forecast as forecast
 from dashboards import _format as fmt
 from dashboards._components import (
     as_of_line,
@@ -107,14 +109,18 @@ def _summary(v: UnitView, lang: str):
     if m.denominator is not None and row.get(f"{v.metric}_den"):
         counts = (f"{fmt.number(row[f'{v.metric}_num'], 0, lang)} {t('of', lang)} "
                   f"{fmt.number(row[f'{v.metric}_den'], 0, lang)}")  # fmt: skip
+    # 97.96 against 98 reads 97,96% (target 98,00%), not 98,0% marked short of 98,0%.
+    digits = fmt.decimals_apart(value, target, m.decimals, m.decimals + 3)
     return html.Div(
         [
             html.Div(m.name(lang), className="kpi-name"),
-            html.Div(fmt.metric_value(m, value, lang), className="kpi-value", id="units-value"),
+            html.Div(
+                fmt.metric_value(m, value, lang, digits), className="kpi-value", id="units-value"
+            ),
             html.Div(counts, className="kpi-counts"),
             html.Div(
                 f"{t('target', lang)}: "
-                + (fmt.metric_value(m, target, lang) if target is not None else "–"),
+                + (fmt.metric_value(m, target, lang, digits) if target is not None else "–"),
                 className="kpi-target",
             ),
             html.Div(f"{fmt.delta(m, change, lang)} {t('vs_prev', lang)}", className="kpi-change"),
@@ -125,14 +131,19 @@ def _summary(v: UnitView, lang: str):
 
 
 def _trend(v: UnitView, lang: str):
+    """The trend figure, and the year-end forecast (drawn on it by month; None if the view
+    does not reach into this year or has too little data)."""
     cfg = runtime().config
     m = cfg.metrics[v.metric]
     frame = query(runtime().warehouse.cursor(), cfg, [v.metric], v.grain, v.start, v.end,
                   _filters(v))  # fmt: skip
+    outlook = forecast.unit_forecast(v) if forecast.applies(v) else None
     if not frame.height:
-        return figs.empty(fmt.NO_DATA[lang])
+        return figs.empty(fmt.NO_DATA[lang]), outlook
+    line = forecast.projection(outlook) if v.grain == "month" else []
     return figs.trend(frame["period"].to_list(), frame[v.metric].to_list(),
-                      frame[f"{v.metric}_target"].to_list(), m, lang, t("target", lang))  # fmt: skip
+                      frame[f"{v.metric}_target"].to_list(), m, lang, t("target", lang),
+                      line, t("forecast.line", lang)), outlook  # fmt: skip
 
 
 def _by_unit(v: UnitView, scope: str, lang: str, kind: str | None = None, highlight=None):
@@ -272,8 +283,8 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     by_sector = not v.sector and not v.procedure
     # Every clickable graph is always in the layout (hidden when it does not apply), so the
     # navigation callback always has all its inputs.
-    (programmes, trend, summary, children_fig, peers_fig, sector_fig,
-     procedure_fig, freshness) = gather(
+    (programmes, (trend, outlook), summary, children_fig, peers_fig, sector_fig,
+     procedure_fig, freshness, sla) = gather(
         lambda: programmes_section(v.unit, v.start, v.end, lang),  # issue 8: _programmes.py
         lambda: _trend(v, lang),
         lambda: _summary(v, lang),
@@ -283,11 +294,13 @@ def layout(code: str | None = None, **query_args) -> html.Div:
         lambda: _by_dim(v, "sector", lang) if by_sector else None,
         lambda: _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None,
         current_freshness,
+        lambda: escalation.read(v),
     )
     hint = t("units.click_hint", lang)
+    year_end = forecast.summary(outlook, cfg.metrics[v.metric], lang) if forecast.applies(v) else None
     sections = [
         dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, lang, False)), lg=8),
-        dbc.Col(_card(unit.name(lang), summary), lg=4),
+        dbc.Col(_card(unit.name(lang), [summary, year_end, escalation.strip(sla, lang)]), lg=4),
     ]
     panels = [
         ("units-children", t("units.children", lang), children_fig),
@@ -319,6 +332,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             dbc.Row(sections),
             dbc.Row(grid),
             programmes,
+            escalation.card(sla, v, lang),
             _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
                                              _overdue_grid(v, lang)]),
         ],

@@ -7,8 +7,6 @@ time, or still open past it at `now`. Dates are local (Asia/Ho_Chi_Minh) receipt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import duckdb
 
 from metrics import scope
+from warehouse.db import snapshot
 
 # Sortable columns: public name -> SQL expression.
 SORTABLE = {
@@ -100,7 +99,7 @@ def overdue(
         if column not in SORTABLE:
             raise ValueError(f"cannot sort by {column!r}")
     offset, limit = max(0, int(offset)), max(0, int(limit))
-    with _snapshot(cur):
+    with snapshot(cur):
         if len(sort) == 1 and sort[0][0] in _NUMERIC:
             total, rowids = _count_and_page(cur, frm, params, sort[0], offset, limit)
         else:
@@ -161,13 +160,3 @@ def _whole_rows(cur: duckdb.DuckDBPyConnection, rowids: list[int], now: datetime
     ).fetchall()
     by_id = {r[0]: dict(zip(COLUMNS, r[1:], strict=True)) for r in found}
     return [by_id[i] for i in rowids]
-
-
-@contextmanager
-def _snapshot(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One read transaction (a row id means the same row in every statement of it)."""
-    cur.begin()
-    try:
-        yield
-    finally:
-        cur.rollback()  # nothing was written

@@ -105,6 +105,17 @@ def until_commit(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:
     return remembered(cur, sql, lambda: scalar(cur, sql))
 
 
+@contextmanager
+def snapshot(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One read transaction: its statements see one moment, even while a load commits (and a
+    row id means the same row in each of them)."""
+    cur.begin()
+    try:
+        yield
+    finally:
+        cur.rollback()  # nothing was written
+
+
 def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
     """The file behind `cur` (None in memory), part of every board query's cache key: known
     without a statement for a warehouse's own cursors."""

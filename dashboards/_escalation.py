@@ -1,0 +1,169 @@
+"""Open dossiers to escalate, on a unit page (issue 5; DOMAIN.md, "Escalation practice").
+
+Green: due within 24 h (remind the civil servant); yellow: overdue by less than 48 h (the
+department head); red: overdue by 48 h or more (the agency head). Counted per child unit and
+listed, most overdue first, for the view's unit, sector and procedure. Read at the present
+moment on every page open, never cached: a dossier turns yellow by the clock, not by a load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import polars as pl
+from dash import html
+
+from dashboards import _format as fmt
+from dashboards._components import local
+from dashboards._i18n import grid_options, t
+from dashboards._runtime import local_today, runtime
+from dashboards._view import UnitView
+from metrics.alerts.escalation import ESCALATE_TO, escalation_counts, escalation_list
+from warehouse.db import snapshot
+
+LIST_LIMIT = 500
+# Most urgent first, in the boards' status colours and icons.
+LEVELS = (("red", "critical"), ("yellow", "warning"), ("green", "ok"))
+
+
+@dataclass(frozen=True)
+class Escalation:
+    now: datetime
+    by_child: pl.DataFrame  # unit_code, green, yellow, red, total
+    listed: pl.DataFrame  # the LIST_LIMIT most overdue: escalation_list's columns
+
+    def total(self, level: str) -> int:
+        return int(self.by_child[level].sum()) if self.by_child.height else 0
+
+
+def read(v: UnitView, now: datetime | None = None) -> Escalation:
+    """The counts and the list of one moment (one read transaction)."""
+    now = now or datetime.now(UTC)
+    sectors = [v.sector] if v.sector else []
+    procedures = [v.procedure] if v.procedure else []
+    cur = runtime().warehouse.cursor()
+    with snapshot(cur):
+        counts = escalation_counts(cur, now, unit=v.unit, by_child=True, sectors=sectors,
+                                   procedures=procedures)  # fmt: skip
+        listed = escalation_list(cur, now, unit=v.unit, limit=LIST_LIMIT, sectors=sectors,
+                                 procedures=procedures)  # fmt: skip
+    return Escalation(now, counts, listed)
+
+
+def _level(level: str, status: str, count: int, lang: str) -> html.Div:
+    return html.Div(
+        [html.Div([html.Span(fmt.STATUS_ICON[status], className="status-icon"),
+                   fmt.number(count, 0, lang)], className=f"sla-count status-{status}"),
+         html.Div(t(f"sla.{level}", lang), className="sla-label"),
+         html.Div(f"→ {ESCALATE_TO[level][lang]}", className="sla-action")],
+        className=f"sla-level sla-{level}", id=f"units-sla-{level}",
+    )  # fmt: skip
+
+
+def strip(e: Escalation, lang: str) -> html.Div:
+    """The three counts, for the unit's summary, with a link down to the list."""
+    levels = [_level(level, status, e.total(level), lang) for level, status in LEVELS]
+    return html.Div(
+        [html.Div(t("sla.title", lang), className="kpi-name mt-3"),
+         html.Div(levels, className="sla-levels"),
+         html.A(t("sla.see", lang), href="#units-escalation", className="small")],
+        id="units-sla",
+    )  # fmt: skip
+
+
+def _unit_name(code: str, lang: str) -> str:
+    cfg = runtime().config
+    return cfg.unit(code, local_today()).name(lang) if code in cfg.unit_codes() else code
+
+
+def _per_child(e: Escalation, v: UnitView, lang: str) -> dbc.Table | None:
+    if e.by_child.height == 0 or e.by_child["unit_code"].to_list() == [v.unit]:
+        return None
+    head = html.Thead(html.Tr(
+        [html.Th(t("unit", lang))]
+        + [html.Th([html.Span(fmt.STATUS_ICON[s], className=f"status-icon status-{s}"),
+                    t(f"sla.{level}", lang).split(":")[0]], className="text-end")
+           for level, s in LEVELS]
+    ))  # fmt: skip
+    body = html.Tbody([
+        html.Tr([html.Td(_unit_name(r["unit_code"], lang))]
+                + [html.Td(fmt.number(r[level], 0, lang), className="text-end")
+                   for level, _ in LEVELS])
+        for r in e.by_child.iter_rows(named=True)
+    ])  # fmt: skip
+    return dbc.Table([head, body], size="sm", striped=True, className="sla-table mb-2",
+                     id="units-sla-by-child")  # fmt: skip
+
+
+def _hours(hours: float, lang: str) -> str:
+    """Hours left or overdue; days from 48 h on (the red level), "35,4 ngày" over "850,6 giờ"."""
+    if hours >= 48:
+        return t("sla.days", lang).format(days=fmt.number(hours / 24, 1, lang))
+    key = "sla.left" if hours < 0 else "sla.late"
+    return t(key, lang).format(hours=fmt.number(abs(hours), 1, lang))
+
+
+def _grid(e: Escalation, lang: str) -> dag.AgGrid:
+    cfg = runtime().config
+    word = {level: t(f"sla.{level}", lang).split(":")[0] for level, _ in LEVELS}
+    rows = [
+        {"level": r["level"], "level_text": word[r["level"]], "dossier_id": r["dossier_id"],
+         "unit": _unit_name(r["unit_code"], lang),
+         "procedure": cfg.procedures[r["procedure_code"]].name(lang)
+         if r["procedure_code"] in cfg.procedures else r["procedure_code"],
+         "due_at": fmt.moment(local(r["due_at"]), lang), "hours": _hours(r["hours_overdue"], lang),
+         "action": ESCALATE_TO[r["level"]][lang]}
+        for r in e.listed.iter_rows(named=True)
+    ]  # fmt: skip
+    cols = [("level_text", t("sla.level", lang), 90), ("dossier_id", t("units.dossier", lang), 220),
+            ("unit", t("unit", lang), 180), ("procedure", t("procedure", lang), 280),
+            ("due_at", t("units.due", lang), 140), ("hours", t("sla.hours", lang), 110),
+            ("action", t("sla.action", lang), 200)]  # fmt: skip
+    level_class = {f"sla-cell-{level}": f"params.data.level === '{level}'" for level, _ in LEVELS}
+    # Sorted already, most overdue first; the time columns are text, so they do not re-sort.
+    defs = [{"field": f, "headerName": h, "width": w,
+             **({"cellClassRules": level_class} if f == "level_text" else {}),
+             **({"sortable": False} if f in ("due_at", "hours") else {})}
+            for f, h, w in cols]  # fmt: skip
+    return dag.AgGrid(
+        id="units-sla-list",
+        rowData=rows,
+        columnDefs=defs,
+        columnSize="responsiveSizeToFit",
+        defaultColDef={"resizable": True, "sortable": True, "filter": True},
+        # A short list takes its own height, a long one pages in a fixed frame.
+        dashGridOptions=grid_options(
+            lang,
+            pagination=True,
+            paginationPageSize=20,
+            paginationPageSizeSelector=False,
+            **({"domLayout": "autoHeight"} if len(rows) <= 10 else {}),
+        ),
+        style={"height": "560px"} if len(rows) > 10 else {},
+        className="ag-theme-alpine",
+    )
+
+
+def card(e: Escalation, v: UnitView, lang: str) -> dbc.Card:
+    """Counts per child unit and the list, most overdue first."""
+    total = sum(e.total(level) for level, _ in LEVELS)
+    when = f"{t('sla.now', lang)} {fmt.moment(local(e.now), lang)}"
+    if total == 0:
+        body = [html.Div(t("sla.none", lang), className="text-muted", id="units-sla-none")]
+    else:
+        shown = t("sla.shown", lang).format(shown=fmt.number(e.listed.height, 0, lang),
+                                            total=fmt.number(total, 0, lang))  # fmt: skip
+        listed = [html.Div(shown, className="small text-muted mb-1")
+                  if total > e.listed.height else None, _grid(e, lang)]  # fmt: skip
+        per_child = _per_child(e, v, lang)
+        body = listed if per_child is None else [dbc.Row([
+            dbc.Col(html.Div(per_child, className="sla-table-scroll"), lg=4),
+            dbc.Col(listed, lg=8),
+        ])]  # fmt: skip
+    head = [html.Span(t("sla.title", lang), className="fw-bold"),
+            html.Span(when, className="text-muted small ms-2")]  # fmt: skip
+    return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body, className="p-2")],
+                    className="mb-3", id="units-escalation")  # fmt: skip
