@@ -2,14 +2,14 @@
 
 Green: due within 24 h (remind the civil servant); yellow: overdue by less than 48 h (the
 department head); red: overdue by 48 h or more (the agency head). Counted per child unit and
-listed, most overdue first, for the view's unit, sector and procedure. Read at the present
-moment on every page open, never cached: a dossier turns yellow by the clock, not by a load.
+listed, most overdue first, for the view's unit, sector and procedure. Read as of the current
+minute, not by data version: a dossier turns yellow by the clock, not by a load.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -22,9 +22,9 @@ from dashboards._i18n import grid_options, t
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView
 from metrics.alerts.escalation import ESCALATE_TO, escalation_counts, escalation_list
-from warehouse.db import snapshot
+from warehouse.db import remembered, snapshot
 
-LIST_LIMIT = 500
+LIST_LIMIT = 100  # the most overdue: a page open builds every row of the list
 # Most urgent first, in the boards' status colours and icons.
 LEVELS = (("red", "critical"), ("yellow", "warning"), ("green", "ok"))
 
@@ -39,12 +39,20 @@ class Escalation:
         return int(self.by_child[level].sum()) if self.by_child.height else 0
 
 
-def read(v: UnitView, now: datetime | None = None) -> Escalation:
+def read(v: UnitView) -> Escalation:
+    """The counts and the list as of the current minute (the card says "as of 00:19"), kept
+    for that minute or until the next commit: a page open repeated within it runs no statement
+    (at city scale the two are ~30 ms)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    cur = runtime().warehouse.cursor()
+    return remembered(cur, ("escalation", v.unit, v.sector, v.procedure),
+                      lambda: _read(cur, v, now), lambda e: e.now + timedelta(minutes=1))  # fmt: skip
+
+
+def _read(cur, v: UnitView, now: datetime) -> Escalation:
     """The counts and the list of one moment (one read transaction)."""
-    now = now or datetime.now(UTC)
     sectors = [v.sector] if v.sector else []
     procedures = [v.procedure] if v.procedure else []
-    cur = runtime().warehouse.cursor()
     with snapshot(cur):
         counts = escalation_counts(cur, now, unit=v.unit, by_child=True, sectors=sectors,
                                    procedures=procedures)  # fmt: skip
