@@ -1,13 +1,16 @@
-"""The year-end forecast on a unit page (issue 5): said in the summary, drawn on the trend.
+"""The year-end forecast on the pages (issue 5): said in a unit's summary and drawn on its
+trend; the units projected to miss a target listed on the alerts page.
 
-The model and its wording are metrics/forecast.py's; this module only picks when a view shows
-it (a view that reaches into this year) and words it in the viewer's language.
+The model is metrics/forecast.py's; this module picks when a view shows it (a view that reaches
+into this year) and words it in the viewer's language.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+import dash_bootstrap_components as dbc
 from dash import html
 
 from config import Metric
@@ -15,7 +18,9 @@ from dashboards import _format as fmt
 from dashboards._i18n import t
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView
-from metrics.forecast import Forecast, forecast
+from metrics.forecast import Forecast, forecast, forecast_units
+from metrics.targets import target_for
+from warehouse.db import remembered
 
 # A forecast's status as the boards' colours and icons say it (status-ok, …).
 _COLOUR = {"on_track": "ok", "at_risk": "warning", "off_track": "critical",
@@ -41,6 +46,13 @@ def projection(f: Forecast | None) -> list[tuple[date, float, float, float]]:
     return [p for p in f.line if p[0] >= f.months[-1]]
 
 
+def _badge(f: Forecast, lang: str, suffix: str = "", **attrs) -> html.Span:
+    colour = _COLOUR[f.status]
+    return html.Span([html.Span(fmt.STATUS_ICON[colour], className="status-icon"),
+                      t(f"forecast.{f.status}", lang) + suffix],
+                     className=f"status-badge status-{colour}", **attrs)  # fmt: skip
+
+
 def summary(f: Forecast | None, metric: Metric, lang: str) -> html.Div:
     """The projected value, its interval, what it means for the target, and how it was made."""
     title = t("forecast.title", lang) + (f" {f.year}" if f is not None else "")
@@ -54,12 +66,8 @@ def summary(f: Forecast | None, metric: Metric, lang: str) -> html.Div:
     def value(x: float | None) -> str:
         return fmt.metric_value(metric, x, lang, digits)
 
-    status = html.Span(
-        [html.Span(fmt.STATUS_ICON[_COLOUR[f.status]], className="status-icon"),
-         t(f"forecast.{f.status}", lang)
-         + (f" {value(f.target)}" if f.target is not None else "")],
-        className=f"status-badge status-{_COLOUR[f.status]}", id="units-forecast-status",
-    )  # fmt: skip
+    status = _badge(f, lang, f" {value(f.target)}" if f.target is not None else "",
+                    id="units-forecast-status")  # fmt: skip
     explain = t("forecast.explain", lang).format(
         n=len(f.months), first=f"{f.months[0]:%m/%Y}", last=f"{f.months[-1]:%m/%Y}",
         slope=fmt.delta(metric, f.slope_per_month, lang), year=f.year, value=value(f.projected),
@@ -77,3 +85,82 @@ def summary(f: Forecast | None, metric: Metric, lang: str) -> html.Div:
         id="units-forecast",
         **{"data-status": f.status},
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """One metric's year-end projections below a unit: the unit's own, and its children's."""
+
+    metric: str
+    own: Forecast | None
+    missing: tuple[Forecast, ...]  # children projected to miss the target, furthest off first
+    projected: int  # children with a projection
+
+
+def outlooks(unit: str) -> list[Outlook]:
+    """Every metric with a target this year, those the unit is projected to miss first. Kept
+    until the next commit (11 metrics × every child: ~0.1 s)."""
+    cur = runtime().warehouse.cursor()
+    return remembered(cur, ("outlooks", unit, local_today()), lambda: _outlooks(cur, unit))
+
+
+def _outlooks(cur, unit: str) -> list[Outlook]:
+    cfg, today = runtime().config, local_today()
+    found = []
+    for metric in cfg.metrics:
+        if (metric, today.year) not in cfg.targets_by_year:
+            continue
+        children = {code: f for code, f in forecast_units(cur, cfg, metric, today, unit=unit).items()
+                    if f is not None and code != unit}  # fmt: skip
+        missing = sorted((f for f in children.values() if f.at_risk),
+                         key=lambda f: -abs(f.projected - f.target))  # fmt: skip
+        own = forecast(cur, cfg, metric, unit, today)
+        found.append(Outlook(metric, own, tuple(missing), len(children)))
+    rank = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_target": 3}
+    return sorted(found, key=lambda o: (rank[o.own.status] if o.own else 4, -len(o.missing)))
+
+
+WORST_SHOWN = 5
+
+
+def outlook_table(found: list[Outlook], lang: str) -> html.Div:
+    """The alerts page's forecast warnings: per metric, the unit's projection and the children
+    projected to miss (the furthest off named, each linked to its drill-down)."""
+    if not found:
+        return html.P(t("forecast.none", lang), className="text-muted")
+    cfg, today = runtime().config, local_today()
+    head = [t("metric", lang), t("forecast.december", lang), t("target", lang), "",
+            t("forecast.missing", lang)]  # fmt: skip
+    rows = []
+    for o in found:
+        m = cfg.metrics[o.metric]
+
+        def value(x: float | None, m=m) -> str:
+            return fmt.metric_value(m, x, lang)
+
+        def link(f: Forecast, m=m) -> html.A:
+            view = UnitView(f.unit_code, f.metric, "month", date(today.year, 1, 1), today,
+                            lang=lang)  # fmt: skip
+            return html.A(f"{cfg.unit(f.unit_code, today).name(lang)} {value(f.projected)}",
+                          href=view.href(), className="me-2")  # fmt: skip
+
+        own = o.own
+        status = (_badge(own, lang) if own is not None
+                  else html.Span(t("forecast.too_few_short", lang), className="text-muted"))  # fmt: skip
+        named = [link(f) for f in o.missing[:WORST_SHOWN]]
+        more = len(o.missing) - len(named)
+        count = t("forecast.missing_count", lang).format(
+            n=fmt.number(len(o.missing), 0, lang), of=fmt.number(o.projected, 0, lang)
+        ) if o.projected else "–"  # fmt: skip
+        rows.append(html.Tr([
+            html.Td(m.name(lang)),
+            html.Td(value(own.projected) if own else "–", className="text-end"),
+            html.Td(value(target_for(cfg, o.metric, today.year, own.unit_code if own else None)),
+                    className="text-end"),
+            html.Td(status),
+            html.Td([html.Span(count, className="fw-bold me-2"), *named]
+                    + ([html.Span(t("forecast.more", lang).format(n=more), className="text-muted")]
+                       if more > 0 else [])),
+        ], className="forecast-row", **{"data-metric": o.metric}))  # fmt: skip
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                     size="sm", hover=True, responsive=True)  # fmt: skip

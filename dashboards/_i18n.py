@@ -93,6 +93,13 @@ TEXT: dict[str, dict[str, str]] = {
     "forecast.at_risk": {"vi": "Có nguy cơ không đạt mục tiêu", "en": "At risk of missing the target"},
     "forecast.off_track": {"vi": "Dự kiến không đạt mục tiêu", "en": "Off track for the target"},
     "forecast.no_target": {"vi": "Chưa có mục tiêu năm", "en": "No target this year"},
+    "forecast.warnings": {"vi": "Dự báo cuối năm so với mục tiêu", "en": "Year-end projections against targets"},
+    "forecast.december": {"vi": "Dự báo tháng 12", "en": "December, projected"},
+    "forecast.missing": {"vi": "Đơn vị trực thuộc dự báo không đạt", "en": "Units within projected to miss"},
+    "forecast.missing_count": {"vi": "{n}/{of}", "en": "{n} of {of}"},
+    "forecast.more": {"vi": "và {n} đơn vị khác", "en": "and {n} more"},
+    "forecast.none": {"vi": "Chưa có chỉ tiêu nào có mục tiêu năm nay", "en": "No metric has a target this year"},
+    "forecast.too_few_short": {"vi": "chưa đủ số liệu", "en": "too little data"},
     "forecast.too_few": {"vi": "Chưa đủ số liệu để dự báo (cần ít nhất 4 tháng đã qua)",
                          "en": "Too little data to project (needs at least 4 closed months)"},
     "forecast.explain": {

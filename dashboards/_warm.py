@@ -104,6 +104,7 @@ def warm(server: flask.Flask, stale: Callable[[], bool] = lambda: False) -> int:
 
 
 def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> int:
+    from dashboards import _forecast as forecast
     from dashboards import units, wall  # the page modules Dash imported at start-up
     from dashboards._runtime import local_today, runtime
     from dashboards._wall_config import wall_config
@@ -112,7 +113,9 @@ def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> int:
     for board in boards:
         with server.test_request_context("/wall"):
             wall.render_board(board, "vi")
-    pages = len(boards)
+    with server.test_request_context("/alerts"):  # the year-end projections of every metric
+        forecast.outlooks(runtime().config.root.code)
+    pages = len(boards) + 1
     with RECENT.replaying():
         for code, args in unit_views(runtime().config, local_today()):
             if stale():

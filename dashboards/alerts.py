@@ -15,9 +15,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
 from access.web import current as current_principal
+from dashboards import _forecast as forecast
 from dashboards._alerts import alert_link, alert_name, alert_text, reason_text, when
-from dashboards._i18n import lang_of
+from dashboards._i18n import lang_of, t
 from dashboards._runtime import runtime
+from metrics import scope
 from metrics.alerts.reasons import SEVERITIES, STATES, event_word
 from warehouse import alerts_store as store
 
@@ -262,6 +264,8 @@ def layout(lang: str = "vi", **_query) -> html.Div:
         ),
         className="mb-3",
     )
+    # The viewer's unit (the city, for leaders) and its children (departments and districts).
+    outlooks = forecast.outlooks(scope.current_unit() or cfg.root.code)
     return html.Div(
         [
             dcc.Store(id="alerts-lang", data=lang),
@@ -270,6 +274,11 @@ def layout(lang: str = "vi", **_query) -> html.Div:
             actions,
             html.Div(id="alerts-action-msg", className="mb-2"),
             html.Div(render(lang, None, None, None), id="alerts-body"),
+            html.Div(
+                [html.H4(t("forecast.warnings", lang)), forecast.outlook_table(outlooks, lang)],
+                id="alerts-forecast",
+                className="mb-4",
+            ),
         ],
         className="container-fluid py-3",
     )

@@ -161,8 +161,8 @@ def forecast_units(
         cur, config, [metric], "month", first, last_day, filters, by=["unit"], targets=False
     )
     out: dict[str, Forecast | None] = {}
-    for code in sorted(set(frame["unit_code"].to_list())):
-        rows = frame.filter(frame["unit_code"] == code).sort("period")
+    by_unit = frame.sort("unit_code", "period").partition_by("unit_code", as_dict=True)
+    for (code,), rows in by_unit.items():  # one pass: a filter per unit was ~0.5 ms each
         out[code] = project(
             metric,
             code,

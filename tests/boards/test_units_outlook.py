@@ -4,6 +4,7 @@ and listed, in Vietnamese and English (issue 5)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,3 +99,20 @@ def test_a_unit_page_projects_the_year_end_and_lists_dossiers_to_escalate(
               f"&start={local_today().year - 1}-01-01&end={local_today().year - 1}-12-31")  # fmt: skip
     expect(page.locator("#units-value")).to_be_visible()
     expect(page.locator("#units-forecast")).to_have_count(0)
+
+
+def test_the_alerts_page_lists_the_units_projected_to_miss_a_target(page: Page, district_8):
+    app, _ = district_8
+    create_user(app.data_dir, "lan", "leader")
+    sign_in(page, app.url, "lan")
+    page.goto(f"{app.url}/alerts?lang=en")
+    online = page.locator("#alerts-forecast tr.forecast-row[data-metric='online_rate']")
+    expect(online).to_contain_text("Online dossier rate")
+    expect(online).to_contain_text("1 of 1")  # no other district has data
+    online.get_by_role("link", name=re.compile(r"^District 8 \d")).click()
+    expect(page).to_have_url(re.compile(r"/units/Q8\?metric=online_rate&grain=month"))
+    expect(page.locator("#units-forecast")).to_contain_text("Year-end projection")
+    page.goto(f"{app.url}/alerts")
+    online = page.locator("#alerts-forecast tr.forecast-row[data-metric='online_rate']")
+    expect(online).to_contain_text("Tỷ lệ hồ sơ trực tuyến")
+    expect(online).to_contain_text("1/1")

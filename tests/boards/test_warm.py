@@ -134,7 +134,8 @@ def test_a_load_during_a_warm_up_stops_it(wh, server, monkeypatch):
     from dashboards._wall_config import wall_config
 
     computed = _warm.warm(server, stale=lambda: stale[0])
-    assert len(pages) == 3 and computed == len(wall_config().boards) + 3  # boards, 3 unit pages
+    # The boards, the alerts page's projections, 3 unit pages.
+    assert len(pages) == 3 and computed == len(wall_config().boards) + 1 + 3
 
 
 def test_recent_views_keep_the_newest_few_and_forget_old_ones(monkeypatch):
