@@ -92,6 +92,8 @@ class Outlook:
     """One metric's year-end projections below a unit: the unit's own, and its children's."""
 
     metric: str
+    unit: str
+    target: float | None  # the unit's target this year
     own: Forecast | None
     missing: tuple[Forecast, ...]  # children projected to miss the target, furthest off first
     projected: int  # children with a projection
@@ -110,12 +112,13 @@ def _outlooks(cur, unit: str) -> list[Outlook]:
     for metric in cfg.metrics:
         if (metric, today.year) not in cfg.targets_by_year:
             continue
-        children = {code: f for code, f in forecast_units(cur, cfg, metric, today, unit=unit).items()
-                    if f is not None and code != unit}  # fmt: skip
-        missing = sorted((f for f in children.values() if f.at_risk),
+        per_unit = forecast_units(cur, cfg, metric, today, unit=unit)
+        children = [f for code, f in per_unit.items() if f is not None and code != unit]
+        missing = sorted((f for f in children if f.at_risk),
                          key=lambda f: -abs(f.projected - f.target))  # fmt: skip
-        own = forecast(cur, cfg, metric, unit, today)
-        found.append(Outlook(metric, own, tuple(missing), len(children)))
+        found.append(Outlook(metric, unit, target_for(cfg, metric, today.year, unit),
+                             forecast(cur, cfg, metric, unit, today), tuple(missing),
+                             len(children)))  # fmt: skip
     rank = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_target": 3}
     return sorted(found, key=lambda o: (rank[o.own.status] if o.own else 4, -len(o.missing)))
 
@@ -128,39 +131,39 @@ def outlook_table(found: list[Outlook], lang: str) -> html.Div:
     projected to miss (the furthest off named, each linked to its drill-down)."""
     if not found:
         return html.P(t("forecast.none", lang), className="text-muted")
-    cfg, today = runtime().config, local_today()
     head = [t("metric", lang), t("forecast.december", lang), t("target", lang), "",
             t("forecast.missing", lang)]  # fmt: skip
-    rows = []
-    for o in found:
-        m = cfg.metrics[o.metric]
-
-        def value(x: float | None, m=m) -> str:
-            return fmt.metric_value(m, x, lang)
-
-        def link(f: Forecast, m=m) -> html.A:
-            view = UnitView(f.unit_code, f.metric, "month", date(today.year, 1, 1), today,
-                            lang=lang)  # fmt: skip
-            return html.A(f"{cfg.unit(f.unit_code, today).name(lang)} {value(f.projected)}",
-                          href=view.href(), className="me-2")  # fmt: skip
-
-        own = o.own
-        status = (_badge(own, lang) if own is not None
-                  else html.Span(t("forecast.too_few_short", lang), className="text-muted"))  # fmt: skip
-        named = [link(f) for f in o.missing[:WORST_SHOWN]]
-        more = len(o.missing) - len(named)
-        count = t("forecast.missing_count", lang).format(
-            n=fmt.number(len(o.missing), 0, lang), of=fmt.number(o.projected, 0, lang)
-        ) if o.projected else "–"  # fmt: skip
-        rows.append(html.Tr([
-            html.Td(m.name(lang)),
-            html.Td(value(own.projected) if own else "–", className="text-end"),
-            html.Td(value(target_for(cfg, o.metric, today.year, own.unit_code if own else None)),
-                    className="text-end"),
-            html.Td(status),
-            html.Td([html.Span(count, className="fw-bold me-2"), *named]
-                    + ([html.Span(t("forecast.more", lang).format(n=more), className="text-muted")]
-                       if more > 0 else [])),
-        ], className="forecast-row", **{"data-metric": o.metric}))  # fmt: skip
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
+                      html.Tbody([_outlook_row(o, lang) for o in found])],
                      size="sm", hover=True, responsive=True)  # fmt: skip
+
+
+def _outlook_row(o: Outlook, lang: str) -> html.Tr:
+    cfg, today = runtime().config, local_today()
+    m = cfg.metrics[o.metric]
+
+    def value(x: float | None) -> str:
+        return fmt.metric_value(m, x, lang)
+
+    def link(f: Forecast) -> html.A:
+        view = UnitView(f.unit_code, f.metric, "month", date(today.year, 1, 1), today, lang=lang)
+        return html.A(f"{cfg.unit(f.unit_code, today).name(lang)} {value(f.projected)}",
+                      href=view.href(), className="me-2")  # fmt: skip
+
+    own = o.own
+    status = (_badge(own, lang) if own is not None
+              else html.Span(t("forecast.too_few_short", lang), className="text-muted"))  # fmt: skip
+    missing: list = [html.Span("–")]
+    if o.projected:
+        count = t("forecast.missing_count", lang).format(
+            n=fmt.number(len(o.missing), 0, lang), of=fmt.number(o.projected, 0, lang))  # fmt: skip
+        missing = [html.Span(count, className="fw-bold me-2"),
+                   *[link(f) for f in o.missing[:WORST_SHOWN]]]  # fmt: skip
+        if len(o.missing) > WORST_SHOWN:
+            more = t("forecast.more", lang).format(n=len(o.missing) - WORST_SHOWN)
+            missing.append(html.Span(more, className="text-muted"))
+    target = value(o.target) if o.target is not None else "–"
+    cells = [m.name(lang), value(own.projected) if own else "–", target, status, missing]
+    return html.Tr([html.Td(c, className="text-end" if i in (1, 2) else None)
+                    for i, c in enumerate(cells)],
+                   className="forecast-row", **{"data-metric": o.metric})  # fmt: skip
