@@ -115,6 +115,7 @@ CASES = {
     "page /units/Q1-BENNGHE (ward)": router_request("/units/Q1-BENNGHE"),
     "page /explore": router_request("/explore"),
     "page /sources": router_request("/sources"),
+    "page /alerts": router_request("/alerts"),
     "wall poll (data version)": _wall_poll(),
     "wall refresh (board render)": _wall_refresh(0),
     "explore update (2 metrics, month)": _explore(None),

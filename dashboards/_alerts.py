@@ -8,7 +8,6 @@ the firing critical alerts (plus warnings with `severity=None`), worst and oldes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import datetime
 
 from config import Metric
@@ -76,7 +75,7 @@ def alert_name(row: Mapping, lang: str) -> str:
 
 def alert_text(a: AlertRow, lang: str) -> str:
     """'Quận 8 · Tỷ lệ hồ sơ trực tuyến 50,0% (ngưỡng 70,0%)'."""
-    name = alert_name(asdict(a) | {"alert_key": a.key}, lang)
+    name = alert_name(vars(a) | {"alert_key": a.key}, lang)  # vars: asdict deep-copies
     m = runtime().config.metrics.get(a.metric or "")
     if a.kind == "feed" or m is None:
         return name

@@ -7,7 +7,6 @@ view that explains it. vi/en via `?lang=`.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import dash
@@ -22,6 +21,7 @@ from dashboards._runtime import runtime
 from metrics import scope
 from metrics.alerts.reasons import SEVERITIES, STATES, event_word
 from warehouse import alerts_store as store
+from warehouse.db import remembered
 
 dash.register_page(__name__, path="/alerts", name="Alerts", order=5, title="IOC · Alerts")
 
@@ -84,7 +84,7 @@ def _table(rows: list[store.AlertRow], lang: str, extra: str | None = None) -> h
             html.Td(html.A(alert_text(a, lang), href=alert_link(a, lang), className="alert-link")),
             html.Td(STATES.get(a.state, {}).get(lang, a.state)),
             html.Td(when(a.started_at or a.since, lang)),
-            html.Td(reason_text(asdict(a), lang), className="small"),
+            html.Td(reason_text(vars(a), lang), className="small"),
         ]
         if extra == "acked_by":
             note = f" — {a.ack_note}" if a.ack_note else ""
@@ -109,7 +109,8 @@ def _table(rows: list[store.AlertRow], lang: str, extra: str | None = None) -> h
 
 
 def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
-    rows = store.alert_history(runtime().warehouse.cursor(), limit=200)
+    cur = runtime().warehouse.cursor()  # only a commit adds to it
+    rows = remembered(cur, "alert_history_200", lambda: store.alert_history(cur, limit=200))
     rows = [
         r
         for r in rows
@@ -141,10 +142,10 @@ def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
 
 
 def render(lang: str, severity: str | None, metric: str | None, unit: str | None) -> list:
-    cur = runtime().warehouse.cursor()
-    now = datetime.now(UTC)
     unit = (unit or "").strip() or None
-    rows = store.alert_instances(cur, now, severity=severity, metric=metric, unit_code=unit)
+    rows = [a for a in store.current_alerts(runtime().warehouse.cursor())
+            if (not severity or a.severity == severity) and (not metric or a.metric == metric)
+            and (not unit or a.unit_code == unit)]  # fmt: skip
     firing = [a for a in rows if a.state == "firing"]
     active = [a for a in firing if not a.acknowledged and not a.silenced]
     acked = [a for a in firing if a.acknowledged and not a.silenced]
@@ -187,15 +188,16 @@ def render(lang: str, severity: str | None, metric: str | None, unit: str | None
 
 
 def _actionable(lang: str) -> list[dict]:
-    rows = store.alert_instances(runtime().warehouse.cursor(), states=("firing", "pending"))
-    rows += store.alert_instances(runtime().warehouse.cursor(), states=OTHER_STATES[1:])
+    every = store.current_alerts(runtime().warehouse.cursor())
+    rows = [a for a in every if a.state in ("firing", "pending")]
+    rows += [a for a in every if a.state in OTHER_STATES[1:]]
     return [{"label": f"{a.key} · {alert_text(a, lang)}", "value": a.key} for a in rows]
 
 
 def layout(lang: str = "vi", **_query) -> html.Div:
     lang = lang_of(lang)
     cfg = runtime().config
-    metrics = sorted({r.metric for r in store.alert_instances(runtime().warehouse.cursor())
+    metrics = sorted({r.metric for r in store.current_alerts(runtime().warehouse.cursor())
                       if r.metric})  # fmt: skip
     filters = dbc.Row(
         [

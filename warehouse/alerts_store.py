@@ -389,12 +389,8 @@ def active_alerts(
     (period_start..period_end) the drill-down needs.
     """
     if now is None:  # every wall poll asks: ~10 ms of a ~16 ms poll as a statement each time
-        rows = remembered(
-            cur,
-            ("active_alerts", severity),
-            lambda: alert_instances(cur, None, states=ACTIVE_STATES, severity=severity),
-            _first_silence_end,
-        )
+        rows = [r for r in current_alerts(cur) if r.state in ACTIVE_STATES
+                and (severity is None or r.severity == severity)]  # fmt: skip
     else:
         rows = alert_instances(cur, now, states=ACTIVE_STATES, severity=severity)
     return [
@@ -402,6 +398,12 @@ def active_alerts(
         for r in rows
         if (include_acknowledged or not r.acknowledged) and (include_silenced or not r.silenced)
     ]
+
+
+def current_alerts(cur: duckdb.DuckDBPyConnection) -> list[AlertRow]:
+    """Every alert instance as `alert_instances` gives it now, from memory until the next commit
+    (evaluations, acknowledgements and silences are commits) or the first silence's end."""
+    return remembered(cur, "alert_instances", lambda: alert_instances(cur), _first_silence_end)
 
 
 def alert_history(

@@ -163,3 +163,22 @@ def test_windows_are_local_calendar_ranges():
         date(2025, 10, 1),
         date(2025, 12, 31),
     )
+
+
+def test_every_instance_is_read_once_for_the_alerts_page_until_a_write(wh, alerts, monkeypatch):
+    """The alerts page filters one read of every instance (its sections, filters and action
+    list): the same rows, in the same order, as the filtered statement."""
+    run(wh, alerts)
+    run(wh, alerts)
+    reads = []
+    real = store.alert_instances
+    monkeypatch.setattr(store, "alert_instances", lambda *a, **k: reads.append(1) or real(*a, **k))
+    every = store.current_alerts(wh.cursor())
+    assert store.current_alerts(wh.cursor()) == every and len(reads) == 1
+    firing = [a for a in every if a.state == "firing"]
+    assert firing == real(wh.cursor(), states=["firing"]) and firing
+    store.acknowledge(wh.db, firing[0].key, "Lê C", None, datetime.now(UTC))
+    assert [a.acked_by for a in store.current_alerts(wh.cursor()) if a.key == firing[0].key] == [
+        "Lê C"
+    ]
+    assert len(reads) == 2
