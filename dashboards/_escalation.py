@@ -93,7 +93,7 @@ def _per_child(e: Escalation, v: UnitView, lang: str) -> dbc.Table | None:
     head = html.Thead(html.Tr(
         [html.Th(t("unit", lang))]
         + [html.Th([html.Span(fmt.STATUS_ICON[s], className=f"status-icon status-{s}"),
-                    t(f"sla.{level}", lang).split(":")[0]], className="text-end")
+                    t(f"sla.word.{level}", lang)], className="text-end")
            for level, s in LEVELS]
     ))  # fmt: skip
     body = html.Tbody([
@@ -116,7 +116,7 @@ def _hours(hours: float, lang: str) -> str:
 
 def _grid(e: Escalation, lang: str) -> dag.AgGrid:
     cfg = runtime().config
-    word = {level: t(f"sla.{level}", lang).split(":")[0] for level, _ in LEVELS}
+    word = {level: t(f"sla.word.{level}", lang) for level, _ in LEVELS}
     rows = [
         {"level": r["level"], "level_text": word[r["level"]], "dossier_id": r["dossier_id"],
          "unit": _unit_name(r["unit_code"], lang),

@@ -33,7 +33,7 @@ from dashboards._parallel import gather
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
-from dashboards._warm import RECENT
+from dashboards._warm import RECENT, warming
 from metrics import scope
 from metrics.dossiers import SORTABLE, overdue
 from metrics.query import query
@@ -294,13 +294,15 @@ def layout(code: str | None = None, **query_args) -> html.Div:
         lambda: _by_dim(v, "sector", lang) if by_sector else None,
         lambda: _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None,
         current_freshness,
-        lambda: escalation.read(v),
+        # Read by the minute, not kept by data version: nothing for the warm-up to keep.
+        lambda: None if warming() else escalation.read(v),
     )
     hint = t("units.click_hint", lang)
+    sla_strip = escalation.strip(sla, lang) if sla is not None else None
     year_end = forecast.summary(outlook, cfg.metrics[v.metric], lang) if forecast.applies(v) else None
     sections = [
         dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, lang, False)), lg=8),
-        dbc.Col(_card(unit.name(lang), [summary, year_end, escalation.strip(sla, lang)]), lg=4),
+        dbc.Col(_card(unit.name(lang), [summary, year_end, sla_strip]), lg=4),
     ]
     panels = [
         ("units-children", t("units.children", lang), children_fig),
@@ -332,7 +334,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             dbc.Row(sections),
             dbc.Row(grid),
             programmes,
-            escalation.card(sla, v, lang),
+            escalation.card(sla, v, lang) if sla is not None else None,
             _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
                                              _overdue_grid(v, lang)]),
         ],

@@ -68,6 +68,23 @@ def test_after_warming_the_wall_and_city_page_read_only_cached_answers(wh, serve
     assert CACHE.misses == misses and after != before
 
 
+def test_the_warm_up_leaves_the_escalation_to_the_viewers(wh, server, monkeypatch):
+    """Open dossiers change level by the clock: read as of the minute a page opens, they are
+    not kept by data version, so warming them would be work thrown away."""
+    from dashboards import _escalation, units
+    from dashboards._warm import warm
+
+    reads = []
+    real = _escalation.read
+    monkeypatch.setattr(_escalation, "read", lambda v: reads.append(v.unit) or real(v))
+    _load(wh, range(10))
+    warm(server)
+    assert reads == []
+    with server.test_request_context("/units/Q1-BENNGHE"):
+        page = str(units.layout("Q1-BENNGHE"))
+    assert reads == ["Q1-BENNGHE"] and "units-escalation" in page
+
+
 def test_a_unit_page_viewed_lately_is_warm_after_the_next_load(wh, server, monkeypatch):
     from dashboards import _warm, units
 
