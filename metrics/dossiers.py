@@ -42,7 +42,8 @@ class Page:
 
 
 def _where(
-    unit: str, start: date, end: date, sectors: tuple[str, ...], procedures: tuple[str, ...]
+    unit: str, start: date, end: date, sectors: tuple[str, ...], procedures: tuple[str, ...],
+    by_sector: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"scope": unit, "start": start, "end": end}
     where = [
@@ -56,12 +57,14 @@ def _where(
     if procedures:
         params["procedures"] = list(procedures)
         where.append("list_contains($procedures, d.procedure_code)")
+    # The sector is the procedure's: joined only when filtered or sorted by (a join over the
+    # city's 0.6 M late dossiers of a year is ~a quarter of the list's time).
     sql = (
         "FROM late_or_open d\n"
         "JOIN unit_tree s ON s.descendant = d.unit_code AND s.ancestor = $scope"
         " AND d.received_day BETWEEN s.valid_from AND s.valid_to\n"
-        "JOIN procedure p ON p.code = d.procedure_code\n"
-        f"WHERE {' AND '.join(where)}"
+        + ("JOIN procedure p ON p.code = d.procedure_code\n" if sectors or by_sector else "")
+        + f"WHERE {' AND '.join(where)}"
     )
     return sql, params
 
@@ -92,12 +95,13 @@ def overdue(
     """
     scope.check_code(unit)  # before any SQL: who may read this unit's dossiers
     now = now or datetime.now(UTC)
-    frm, params = _where(unit, start, end, tuple(sectors), tuple(procedures))
-    params["now"] = now
     sort = sort or [("days_late", "desc")]
     for column, _ in sort:
         if column not in SORTABLE:
             raise ValueError(f"cannot sort by {column!r}")
+    by_sector = any(column == "sector_code" for column, _ in sort)
+    frm, params = _where(unit, start, end, tuple(sectors), tuple(procedures), by_sector)
+    params["now"] = now
     offset, limit = max(0, int(offset)), max(0, int(limit))
     with snapshot(cur):
         if len(sort) == 1 and sort[0][0] in _NUMERIC:

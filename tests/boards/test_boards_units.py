@@ -54,6 +54,12 @@ def test_overdue_lists_late_and_open_past_due_dossiers_sorted_and_paged(wh):
     page = overdue(wh.cursor(), "Q1", date(2026, 3, 1), date(2026, 3, 31),
                    sort=[("received_at", "desc")], offset=1, limit=1, now=now)  # fmt: skip
     assert [r["dossier_id"] for r in page.rows] == ["late"] and page.total == 2
+    # The sector is the procedure's, joined only when the list is filtered or sorted by it.
+    march = ("Q1", date(2026, 3, 1), date(2026, 3, 31))
+    by_sector = overdue(wh.cursor(), *march, sort=[("sector_code", "asc")], now=now)
+    assert by_sector.total == 2 and {r["sector_code"] for r in by_sector.rows} == {"chung_thuc"}
+    assert overdue(wh.cursor(), *march, sectors=["chung_thuc"], now=now).total == 2
+    assert overdue(wh.cursor(), *march, sectors=["dat_dai"], now=now).total == 0
     with pytest.raises(ValueError):
         overdue(wh.cursor(), "Q1", date(2026, 3, 1), date(2026, 3, 31), sort=[("1; DROP", "asc")])
 
