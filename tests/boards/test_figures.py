@@ -72,3 +72,14 @@ def test_a_lone_bar_keeps_a_bars_thickness():
     many = bars([f"P{i}" for i in range(15)], [90.0] * 15, [f"P{i}" for i in range(15)], metric,
                 [98.0] * 15, "vi")["layout"]  # fmt: skip
     assert many["bargap"] == 0.2  # plotly's usual gap once the bars fill the panel
+
+
+def test_a_bar_just_short_of_its_target_does_not_read_as_the_target():
+    """97.96 against 98 is ▲ short of it: written "97,96%", not "98,0%" marked short."""
+    from dashboards._figures import ranking
+
+    metric = load_config().metrics["on_time_rate"]
+    fig = bars(["Bến Thành", "Bến Nghé"], [97.96, 97.4], ["A", "B"], metric, [98.0, 98.0], "vi")
+    assert fig["data"][0]["text"] == ["▲ 97,96%", "▲ 97,4%"]
+    fig = ranking(["Bến Thành"], [97.96], ["warning"], metric, "vi", target=98.0)
+    assert fig["data"][0]["text"] == ["▲ 97,96%"]
