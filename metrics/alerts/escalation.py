@@ -18,6 +18,8 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
+from metrics import scope
+
 LEVELS = ("green", "yellow", "red")
 ESCALATE_TO = {
     "green": {"vi": "Nhắc công chức xử lý", "en": "Remind the civil servant"},
@@ -42,7 +44,12 @@ def _scope(
     procedures: tuple[str, ...] | list[str] = (),
 ) -> tuple[str, str, str, dict]:
     """(group column, joins, extra WHERE, params) for rolling dossiers up to a unit, the units
-    of a kind or the children of `unit`, of some sectors or procedures only."""
+    of a kind or the children of `unit`, of some sectors or procedures only. Checks first that
+    the request may read `unit`'s dossiers (None: the whole city)."""
+    if unit:
+        scope.check_code(unit)
+    elif scope.current_unit() is not None:
+        raise scope.ScopeError("the whole city's dossiers are outside your access")
     params: dict = {}
     joins = ""
     group = "d.unit_code"

@@ -3,7 +3,7 @@ the unit scope every metrics read checks, and the callback → page mapping."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from access.ratelimit import FailureLimiter
 from access.store import AccountError, UserStore
 from config import load_config
 from metrics import scope
+from metrics.alerts.escalation import escalation_counts, escalation_list
 from metrics.dossiers import overdue
 from metrics.query import query
 
@@ -115,6 +116,12 @@ def test_metrics_reads_outside_the_scope_raise_before_any_sql(config):
             query(NoSql(), config, ["online_rate"], "month", date(2026, 1, 1), date(2026, 2, 1))
         with pytest.raises(scope.ScopeError):
             overdue(NoSql(), "Q1-BENNGHE", date(2026, 1, 1), date(2026, 2, 1))
+        now = datetime(2026, 2, 1, tzinfo=UTC)
+        for unit in ("Q1", None):  # another district, the whole city
+            with pytest.raises(scope.ScopeError):
+                escalation_counts(NoSql(), now, unit=unit)
+            with pytest.raises(scope.ScopeError):
+                escalation_list(NoSql(), now, unit=unit)
 
 
 def test_callback_requests_map_to_their_pages():
