@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import html
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboards import _format as fmt
-from dashboards._components import local
-from dashboards._i18n import grid_options, t
+from dashboards._components import local, parse_search
+from dashboards._export import to_csv
+from dashboards._i18n import grid_options, lang_of, t
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView
 from metrics.alerts.escalation import ESCALATE_TO, escalation_counts, escalation_list
@@ -172,6 +174,52 @@ def card(e: Escalation, v: UnitView, lang: str) -> dbc.Card:
             dbc.Col(listed, lg=8),
         ])]  # fmt: skip
     head = [html.Span(t("sla.title", lang), className="fw-bold"),
-            html.Span(when, className="text-muted small ms-2")]  # fmt: skip
+            html.Span(when, className="text-muted small ms-2"),
+            dbc.Button(t("sla.export", lang), id="units-sla-export", size="sm", color="secondary",
+                       outline=True, className="ms-3", disabled=total == 0),
+            dcc.Download(id="units-sla-download")]  # fmt: skip
     return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body, className="p-2")],
                     className="mb-3", id="units-escalation")  # fmt: skip
+
+
+EXPORT_LIMIT = 100_000  # every escalated dossier of the city fits (~0.2 M open at city scale)
+
+
+@callback(
+    Output("units-sla-download", "data"),
+    Input("units-sla-export", "n_clicks"),
+    State("units-view", "data"),
+    State("_pages_location", "search"),
+    prevent_initial_call=True,
+)
+def export(n_clicks, view, search):
+    """Every escalated dossier of the view, as of now, most overdue first, as CSV (audited as
+    an export; the escalation checks the viewer's unit scope before any SQL)."""
+    if not n_clicks or not view:
+        raise PreventUpdate
+    v = UnitView.from_json(view)
+    lang = lang_of(parse_search(search).get("lang"))
+    cfg, now = runtime().config, datetime.now(UTC)
+    listed = escalation_list(runtime().warehouse.cursor(), now, unit=v.unit, limit=EXPORT_LIMIT,
+                             sectors=[v.sector] if v.sector else [],
+                             procedures=[v.procedure] if v.procedure else [])  # fmt: skip
+    columns = [("level", t("sla.level", lang)), ("dossier_id", t("units.dossier", lang)),
+               ("unit_code", "unit_code"), ("unit", t("unit", lang)),
+               ("procedure_code", "procedure_code"), ("procedure", t("procedure", lang)),
+               ("received_at", t("units.received", lang)), ("due_at", t("units.due", lang)),
+               ("hours_overdue", "hours_overdue"), ("action", t("sla.action", lang))]  # fmt: skip
+    rows = [
+        {**r, "level": t(f"sla.word.{r['level']}", lang), "unit": _unit_name(r["unit_code"], lang),
+         "procedure": cfg.procedures[r["procedure_code"]].name(lang)
+         if r["procedure_code"] in cfg.procedures else "",
+         "received_at": local(r["received_at"]).isoformat(timespec="minutes"),
+         "due_at": local(r["due_at"]).isoformat(timespec="minutes"),
+         "action": ESCALATE_TO[r["level"]][lang]}
+        for r in listed.iter_rows(named=True)
+    ]  # fmt: skip
+    meta = [("unit", v.unit), ("sector", v.sector or "-"), ("procedure", v.procedure or "-"),
+            ("as_of", local(now).isoformat(timespec="minutes") + " (Asia/Ho_Chi_Minh)"),
+            *((f"level {level}", t(f"sla.{level}", lang)) for level, _ in LEVELS),
+            ("hours_overdue", "negative: hours left before the due time"),
+            ("rows", str(len(rows)))]  # fmt: skip
+    return dcc.send_bytes(to_csv(columns, rows, meta), f"ho-so-can-don-doc_{v.unit}.csv")

@@ -127,6 +127,7 @@ TEXT: dict[str, dict[str, str]] = {
     "sla.shown": {"vi": "hiển thị {shown} hồ sơ quá hạn lâu nhất trên {total}",
                   "en": "showing the {shown} most overdue of {total}"},
     "sla.see": {"vi": "Xem danh sách", "en": "See the list"},
+    "sla.export": {"vi": "Xuất danh sách (CSV)", "en": "Export the list (CSV)"},
     # explore
     "explore.title": {"vi": "Phân tích dữ liệu", "en": "Data explorer"},
     "explore.group_by": {"vi": "Nhóm theo", "en": "Group by"},

@@ -5,6 +5,7 @@ and listed, in Vietnamese and English (issue 5)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -87,6 +88,16 @@ def test_a_unit_page_projects_the_year_end_and_lists_dossiers_to_escalate(
     expect(first).to_contain_text("red-2")  # the most overdue first
     expect(first).to_contain_text("4.2 days")
     expect(first).to_contain_text("Escalate to the agency head")
+    with page.expect_download() as download:  # every escalated dossier, as CSV
+        page.click("#units-sla-export")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    meta, table = text.split("\n\n", 1)
+    assert "# unit: Q8" in meta and "# rows: 6" in meta
+    lines = table.strip().splitlines()
+    assert lines[0].startswith("Level,Dossier,unit_code,Unit")
+    assert [line.split(",")[1] for line in lines[1:]] == [
+        "red-2", "red-1", "red-3", "yellow-2", "yellow-1", "green-1"
+    ]  # fmt: skip
     page.screenshot(path=str(screenshot_dir / "units-outlook-en.png"), full_page=True)
 
     page.goto(f"{app.url}/units/Q8?metric=online_rate&grain=month")
