@@ -5,8 +5,8 @@ and listed, in Vietnamese and English (issue 5)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
