@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from config import Metric
 from dashboards import _format as fmt
 from dashboards._components import local, per_request
 from dashboards._runtime import runtime
@@ -31,11 +30,6 @@ def when(ts: datetime | None, lang: str) -> str:
     return "–" if ts is None else fmt.moment(local(ts), lang)
 
 
-def _digits(metric: Metric, value: float | None, threshold: float | None) -> int:
-    """The metric's decimals, up to 3 more where a value just past its threshold needs them."""
-    return fmt.decimals_apart(value, threshold, metric.decimals, metric.decimals + 3)
-
-
 def reason_text(row: Mapping, lang: str) -> str:
     """Why the alert is in its state, in `lang`, its values written as the boards write them:
     `row` has `reason_parts`, `reason` (the English text, all rows from before reasons were kept
@@ -44,7 +38,7 @@ def reason_text(row: Mapping, lang: str) -> str:
     if reason is None:
         return row.get("reason") or ""
     m = runtime().config.metrics.get(row.get("metric") or "")
-    digits = None if m is None else _digits(m, row.get("value"), row.get("threshold"))
+    digits = None if m is None else fmt.digits_apart(m, row.get("value"), row.get("threshold"))
     formats = Formats(
         value=(lambda x: fmt.metric_value(m, x, lang, digits)) if m is not None else None,
         count=lambda x: fmt.number(x, 0 if float(x).is_integer() else 1, lang),
@@ -80,7 +74,7 @@ def alert_text(a: AlertRow, lang: str) -> str:
     if a.kind == "feed" or m is None:
         return name
     limit = "ngưỡng" if lang == "vi" else "threshold"
-    digits = _digits(m, a.value, a.threshold)
+    digits = fmt.digits_apart(m, a.value, a.threshold)
     value = fmt.metric_value(m, a.value, lang, digits)
     threshold = fmt.metric_value(m, a.threshold, lang, digits)
     return f"{name} {value} ({limit} {threshold})"

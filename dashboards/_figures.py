@@ -94,11 +94,6 @@ def separators(lang: str) -> str:
     return ",." if lang == "vi" else ".,"
 
 
-def _apart(metric: Metric, value: float | None, target: float | None) -> int:
-    """The decimals that keep a value off its target when it is not on it (89,99% of 90)."""
-    return fmt.decimals_apart(value, target, metric.decimals, metric.decimals + 3)
-
-
 def empty(text: str, dark: bool = False, scale: float = 1.0) -> dict:
     return figure([], merge(
         _base(dark, scale),
@@ -200,7 +195,7 @@ def ranking(
     palette = STATUS_COLOR_DARK if dark else STATUS_COLOR
     colors = [palette[s] for s in statuses]
     labels = [
-        f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang, _apart(metric, v, target))}"
+        f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang, fmt.digits_apart(metric, v, target))}"
         for v, s in zip(values, statuses, strict=True)
     ]
     trace = {
@@ -318,7 +313,7 @@ def bars(
             "line": {"width": [3 if c == highlight else 0 for c in codes], "color": "#111"},
         },
         # A value just short of its target gets the decimals that show it: ▲ 97,97%, not ▲ 98,0%.
-        "text": [f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang, _apart(metric, v, tg))}"
+        "text": [f"{fmt.STATUS_ICON[s]} {fmt.metric_value(metric, v, lang, fmt.digits_apart(metric, v, tg))}"
                  for v, s, tg in zip(values, statuses, targets, strict=True)],
         "textposition": "auto",
         "customdata": list(codes),

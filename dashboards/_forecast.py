@@ -61,7 +61,7 @@ def summary(f: Forecast | None, metric: Metric, lang: str) -> html.Div:
         return html.Div([head, html.Div(t("forecast.too_few", lang), className="text-muted")],
                         id="units-forecast")  # fmt: skip
 
-    digits = fmt.decimals_apart(f.projected, f.target, metric.decimals, metric.decimals + 3)
+    digits = fmt.digits_apart(metric, f.projected, f.target)
 
     def value(x: float | None) -> str:
         return fmt.metric_value(metric, x, lang, digits)

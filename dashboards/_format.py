@@ -41,6 +41,12 @@ def decimals_apart(value: float | None, limit: float | None, fewest: int, most: 
     return digits
 
 
+def digits_apart(metric: Metric, value: float | None, limit: float | None) -> int:
+    """The metric's decimals, up to 3 more where a value just off `limit` (a target, a
+    threshold) would round onto it."""
+    return decimals_apart(value, limit, metric.decimals, metric.decimals + 3)
+
+
 def delta(metric: Metric, change: float | None, lang: str) -> str:
     """A signed change, in points for rates ("+1,2 điểm" / "+1.2 pts")."""
     if change is None:

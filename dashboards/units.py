@@ -110,7 +110,7 @@ def _summary(v: UnitView, lang: str):
         counts = (f"{fmt.number(row[f'{v.metric}_num'], 0, lang)} {t('of', lang)} "
                   f"{fmt.number(row[f'{v.metric}_den'], 0, lang)}")  # fmt: skip
     # 97.96 against 98 reads 97,96% (target 98,00%), not 98,0% marked short of 98,0%.
-    digits = fmt.decimals_apart(value, target, m.decimals, m.decimals + 3)
+    digits = fmt.digits_apart(m, value, target)
     return html.Div(
         [
             html.Div(m.name(lang), className="kpi-name"),
