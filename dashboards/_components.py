@@ -33,6 +33,25 @@ NAV_KEYS = {
 }
 
 
+def label(dim: str, code, lang: str) -> str:
+    """A unit, sector, procedure or channel code as its name in `lang`; the code itself when the
+    configuration does not know it, "–" for none."""
+    from dashboards._runtime import local_today, runtime  # the app's, once it has started
+
+    cfg = runtime().config
+    if code is None:
+        return "–"
+    if dim == "unit" and code in cfg.unit_codes():
+        return cfg.unit(code, local_today()).name(lang)
+    if dim == "sector" and code in cfg.sectors:
+        return cfg.sectors[code].name(lang)
+    if dim == "procedure" and code in cfg.procedures:
+        return cfg.procedures[code].name(lang)
+    if dim == "channel":
+        return t(f"channel.{code}", lang)
+    return str(code)
+
+
 def local(ts: datetime | None) -> datetime | None:
     """A stored (UTC or aware) time as Ho Chi Minh City wall-clock time."""
     if ts is None:

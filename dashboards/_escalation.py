@@ -18,10 +18,10 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboards import _format as fmt
-from dashboards._components import local, parse_search
+from dashboards._components import label, local, parse_search
 from dashboards._export import to_csv
 from dashboards._i18n import grid_options, lang_of, t
-from dashboards._runtime import local_today, runtime
+from dashboards._runtime import runtime
 from dashboards._view import UnitView
 from metrics.alerts.escalation import ESCALATE_TO, escalation_counts, escalation_list
 from warehouse.db import remembered, snapshot
@@ -53,13 +53,11 @@ def read(v: UnitView) -> Escalation:
 
 def _read(cur, v: UnitView, now: datetime) -> Escalation:
     """The counts and the list of one moment (one read transaction)."""
-    sectors = [v.sector] if v.sector else []
-    procedures = [v.procedure] if v.procedure else []
     with snapshot(cur):
-        counts = escalation_counts(cur, now, unit=v.unit, by_child=True, sectors=sectors,
-                                   procedures=procedures)  # fmt: skip
-        listed = escalation_list(cur, now, unit=v.unit, limit=LIST_LIMIT, sectors=sectors,
-                                 procedures=procedures)  # fmt: skip
+        counts = escalation_counts(cur, now, unit=v.unit, by_child=True, sectors=v.sectors,
+                                   procedures=v.procedures)  # fmt: skip
+        listed = escalation_list(cur, now, unit=v.unit, limit=LIST_LIMIT, sectors=v.sectors,
+                                 procedures=v.procedures)  # fmt: skip
     return Escalation(now, counts, listed)
 
 
@@ -84,11 +82,6 @@ def strip(e: Escalation, lang: str) -> html.Div:
     )  # fmt: skip
 
 
-def _unit_name(code: str, lang: str) -> str:
-    cfg = runtime().config
-    return cfg.unit(code, local_today()).name(lang) if code in cfg.unit_codes() else code
-
-
 def _per_child(e: Escalation, v: UnitView, lang: str) -> dbc.Table | None:
     if e.by_child.height == 0 or e.by_child["unit_code"].to_list() == [v.unit]:
         return None
@@ -99,7 +92,7 @@ def _per_child(e: Escalation, v: UnitView, lang: str) -> dbc.Table | None:
            for level, s in LEVELS]
     ))  # fmt: skip
     body = html.Tbody([
-        html.Tr([html.Td(_unit_name(r["unit_code"], lang))]
+        html.Tr([html.Td(label("unit", r["unit_code"], lang))]
                 + [html.Td(fmt.number(r[level], 0, lang), className="text-end")
                    for level, _ in LEVELS])
         for r in e.by_child.iter_rows(named=True)
@@ -117,13 +110,11 @@ def _hours(hours: float, lang: str) -> str:
 
 
 def _grid(e: Escalation, lang: str) -> dag.AgGrid:
-    cfg = runtime().config
     word = {level: t(f"sla.word.{level}", lang) for level, _ in LEVELS}
     rows = [
         {"level": r["level"], "level_text": word[r["level"]], "dossier_id": r["dossier_id"],
-         "unit": _unit_name(r["unit_code"], lang),
-         "procedure": cfg.procedures[r["procedure_code"]].name(lang)
-         if r["procedure_code"] in cfg.procedures else r["procedure_code"],
+         "unit": label("unit", r["unit_code"], lang),
+         "procedure": label("procedure", r["procedure_code"], lang),
          "due_at": fmt.moment(local(r["due_at"]), lang), "hours": _hours(r["hours_overdue"], lang),
          "action": ESCALATE_TO[r["level"]][lang]}
         for r in e.listed.iter_rows(named=True)
@@ -199,19 +190,17 @@ def export(n_clicks, view, search):
         raise PreventUpdate
     v = UnitView.from_json(view)
     lang = lang_of(parse_search(search).get("lang"))
-    cfg, now = runtime().config, datetime.now(UTC)
+    now = datetime.now(UTC)
     listed = escalation_list(runtime().warehouse.cursor(), now, unit=v.unit, limit=EXPORT_LIMIT,
-                             sectors=[v.sector] if v.sector else [],
-                             procedures=[v.procedure] if v.procedure else [])  # fmt: skip
+                             sectors=v.sectors, procedures=v.procedures)  # fmt: skip
     columns = [("level", t("sla.level", lang)), ("dossier_id", t("units.dossier", lang)),
                ("unit_code", "unit_code"), ("unit", t("unit", lang)),
                ("procedure_code", "procedure_code"), ("procedure", t("procedure", lang)),
                ("received_at", t("units.received", lang)), ("due_at", t("units.due", lang)),
                ("hours_overdue", "hours_overdue"), ("action", t("sla.action", lang))]  # fmt: skip
     rows = [
-        {**r, "level": t(f"sla.word.{r['level']}", lang), "unit": _unit_name(r["unit_code"], lang),
-         "procedure": cfg.procedures[r["procedure_code"]].name(lang)
-         if r["procedure_code"] in cfg.procedures else "",
+        {**r, "level": t(f"sla.word.{r['level']}", lang), "unit": label("unit", r["unit_code"], lang),
+         "procedure": label("procedure", r["procedure_code"], lang),
          "received_at": local(r["received_at"]).isoformat(timespec="minutes"),
          "due_at": local(r["due_at"]).isoformat(timespec="minutes"),
          "action": ESCALATE_TO[r["level"]][lang]}

@@ -35,8 +35,7 @@ def applies(v: UnitView) -> bool:
 def unit_forecast(v: UnitView) -> Forecast | None:
     """The view's projection (None: too little data)."""
     return forecast(runtime().warehouse.cursor(), runtime().config, v.metric, v.unit,
-                    local_today(), sectors=[v.sector] if v.sector else [],
-                    procedures=[v.procedure] if v.procedure else [])  # fmt: skip
+                    local_today(), sectors=v.sectors, procedures=v.procedures)  # fmt: skip
 
 
 def projection(f: Forecast | None) -> list[tuple[date, float, float, float]]:
@@ -92,7 +91,6 @@ class Outlook:
     """One metric's year-end projections below a unit: the unit's own, and its children's."""
 
     metric: str
-    unit: str
     target: float | None  # the unit's target this year
     own: Forecast | None
     missing: tuple[Forecast, ...]  # children projected to miss the target, furthest off first
@@ -116,7 +114,7 @@ def _outlooks(cur, unit: str) -> list[Outlook]:
         children = [f for code, f in per_unit.items() if f is not None and code != unit]
         missing = sorted((f for f in children if f.at_risk),
                          key=lambda f: -abs(f.projected - f.target))  # fmt: skip
-        found.append(Outlook(metric, unit, target_for(cfg, metric, today.year, unit),
+        found.append(Outlook(metric, target_for(cfg, metric, today.year, unit),
                              forecast(cur, cfg, metric, unit, today), tuple(missing),
                              len(children)))  # fmt: skip
     rank = {"off_track": 0, "at_risk": 1, "on_track": 2, "no_target": 3}

@@ -29,6 +29,15 @@ class UnitView:
     procedure: str | None = None
     lang: str = "vi"
 
+    @property
+    def sectors(self) -> list[str]:
+        """The sector as the metrics layer's filters take it: none, or one."""
+        return [self.sector] if self.sector else []
+
+    @property
+    def procedures(self) -> list[str]:
+        return [self.procedure] if self.procedure else []
+
     def replace(self, **changes: Any) -> UnitView:
         return replace(self, **changes)
 

@@ -47,7 +47,7 @@ class RecentViews:
         self._replaying = threading.local()
 
     def note(self, code: str, args: dict[str, str]) -> None:
-        if getattr(self._replaying, "on", False):  # the warm-up itself: not a viewer
+        if self.is_replaying():  # the warm-up itself: not a viewer
             return
         # The language only changes labels, not what is read.
         key = (code, tuple(sorted((k, v) for k, v in args.items() if k != "lang")))
@@ -64,6 +64,9 @@ class RecentViews:
             keys = [k for k, at in reversed(self._seen.items()) if at >= since]
         return [(code, dict(args)) for code, args in keys]
 
+    def is_replaying(self) -> bool:
+        return getattr(self._replaying, "on", False)
+
     @contextmanager
     def replaying(self) -> Iterator[None]:
         self._replaying.on = True
@@ -78,7 +81,7 @@ RECENT = RecentViews()
 
 def warming() -> bool:
     """Whether this thread is the warm-up computing a unit page, not a viewer asking for one."""
-    return getattr(RECENT._replaying, "on", False)
+    return RECENT.is_replaying()
 
 
 def unit_views(config: Config, today: date) -> Iterator[tuple[str | None, dict[str, str]]]:

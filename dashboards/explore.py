@@ -16,7 +16,7 @@ from dash.exceptions import PreventUpdate
 from dashboards import _export
 from dashboards import _figures as figs
 from dashboards import _format as fmt
-from dashboards._components import as_of_line, current_freshness, local, parse_search
+from dashboards._components import as_of_line, current_freshness, label, local, parse_search
 from dashboards._i18n import grid_options, lang_of, t
 from dashboards._runtime import local_today, runtime
 from metrics import scope
@@ -45,21 +45,6 @@ def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart
         "chart": chart or "line",
         "lang": lang_of(lang),
     }
-
-
-def _label(dim: str, code, lang: str) -> str:
-    cfg = runtime().config
-    if code is None:
-        return "–"
-    if dim == "unit" and code in cfg.unit_codes():
-        return cfg.unit(code, local_today()).name(lang)
-    if dim == "sector" and code in cfg.sectors:
-        return cfg.sectors[code].name(lang)
-    if dim == "procedure" and code in cfg.procedures:
-        return cfg.procedures[code].name(lang)
-    if dim == "channel":
-        return t(f"channel.{code}", lang)
-    return str(code)
 
 
 def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
@@ -94,7 +79,7 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
                f"{start.isoformat()}..{end.isoformat()}"}  # fmt: skip
         if dim_col:
             row["group_code"] = r[dim_col]
-            row["group"] = _label(spec["group"], r[dim_col], lang)
+            row["group"] = label(spec["group"], r[dim_col], lang)
         for code in spec["metrics"]:
             m = cfg.metrics[code]
             v = r[code]

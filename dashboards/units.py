@@ -24,6 +24,7 @@ from dashboards._components import (
     as_of_line,
     breadcrumbs,
     current_freshness,
+    label,
     local,
     parse_search,
     status_badge,
@@ -77,8 +78,8 @@ def _crumbs(v: UnitView, lang: str) -> list[tuple[str, str | None]]:
 def _filters(v: UnitView) -> dict:
     return {
         "unit": v.unit,
-        "sectors": [v.sector] if v.sector else [],
-        "procedures": [v.procedure] if v.procedure else [],
+        "sectors": v.sectors,
+        "procedures": v.procedures,
     }
 
 
@@ -406,20 +407,15 @@ def overdue_rows(request, data, search):
         raise PreventUpdate
     v = UnitView.from_json(data)
     lang = lang_of(parse_search(search).get("lang"))
-    cfg = runtime().config
     sort = [(s["colId"], s["sort"]) for s in request.get("sortModel", []) if s["colId"] in SORTABLE]
     start_row, end_row = int(request.get("startRow", 0)), int(request.get("endRow", PAGE_SIZE))
     page = overdue(runtime().warehouse.cursor(), v.unit, v.start, v.end,
-                   [v.sector] if v.sector else [], [v.procedure] if v.procedure else [],
-                   sort or None, start_row, end_row - start_row)  # fmt: skip
-    today = local_today()
+                   v.sectors, v.procedures, sort or None, start_row, end_row - start_row)  # fmt: skip
     rows = [
         {
             "dossier_id": r["dossier_id"],
-            "unit_code": cfg.unit(r["unit_code"], today).name(lang)
-            if r["unit_code"] in cfg.unit_codes() else r["unit_code"],
-            "procedure_code": cfg.procedures[r["procedure_code"]].name(lang)
-            if r["procedure_code"] in cfg.procedures else r["procedure_code"],
+            "unit_code": label("unit", r["unit_code"], lang),
+            "procedure_code": label("procedure", r["procedure_code"], lang),
             "channel": t(f"channel.{r['channel']}", lang),
             "received_at": _when(r["received_at"], lang),
             "due_at": _when(r["due_at"], lang),
