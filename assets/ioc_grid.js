@@ -39,3 +39,37 @@ dagfuncs.iocPeriod = function (value, grain, lang) {
   var day = dagfuncs.iocDay(value, lang);
   return grain === "week" ? (lang === "en" ? "Week of " : "Tuần từ ") + day : day;
 };
+
+/* Column filters (dashboards/_i18n.py). Text: compared without case or accents, so "ben nghe"
+   finds "Phường Bến Nghé" (đ is a letter of its own in Unicode, not d with a mark). */
+dagfuncs.iocFold = function (text) {
+  if (text === null || text === undefined) {
+    return null;
+  }
+  return String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+    .replace(/đ/g, "d").replace(/Đ/g, "D").toLowerCase();
+};
+
+/* Numbers as the viewer's language writes them: "89,7" or "1.234" in Vietnamese, "89.7" or
+   "1,234" in English. A Vietnamese entry with a dot that does not group thousands ("89.7")
+   is a decimal: rates are typed that way too. Anything else is no number (no filter). */
+dagfuncs.iocParseNumber = function (text, lang) {
+  if (text === null || text === undefined || String(text).trim() === "") {
+    return null;
+  }
+  var s = String(text).trim();
+  if (lang === "en") {
+    s = s.replace(/,/g, "");
+  } else if (s.indexOf(",") >= 0 || /^-?\d{1,3}(\.\d{3})+$/.test(s)) {
+    s = s.replace(/\./g, "").replace(",", ".");
+  }
+  var n = Number(s);
+  return Number.isFinite(n) ? n : null;
+};
+dagfuncs.iocNumberText = function (value, lang) {
+  if (value === null || value === undefined) {
+    return null;
+  }
+  return Number(value).toLocaleString(lang === "en" ? "en-US" : "vi-VN",
+    { maximumFractionDigits: 6 });
+};

@@ -20,7 +20,7 @@ from dash.exceptions import PreventUpdate
 from dashboards import _format as fmt
 from dashboards._components import label, local, parse_search
 from dashboards._export import to_csv
-from dashboards._i18n import grid_options, lang_of, t
+from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, t
 from dashboards._runtime import runtime
 from dashboards._view import UnitView
 from metrics.alerts.escalation import ESCALATE_TO, escalation_counts, escalation_list
@@ -134,7 +134,7 @@ def _grid(e: Escalation, lang: str) -> dag.AgGrid:
         rowData=rows,
         columnDefs=defs,
         columnSize="responsiveSizeToFit",
-        defaultColDef={"resizable": True, "sortable": True, "filter": True},
+        defaultColDef={"resizable": True, "sortable": True, **TEXT_FILTER},
         # A short list takes its own height, a long one pages in a fixed frame.
         dashGridOptions=grid_options(
             lang,

@@ -203,3 +203,22 @@ GRID_TEXT_VI = {
 def grid_options(lang: str, **options) -> dict:
     """A data grid's `dashGridOptions` in the viewer's language."""
     return {**options, "localeText": GRID_TEXT_VI if lang == "vi" else {}}
+
+
+# A text column's filter matches regardless of case and accents: people often type Vietnamese
+# without its marks ("ben nghe" finds "Phường Bến Nghé"). `assets/ioc_grid.js: iocFold`.
+TEXT_FILTER = {"filter": "agTextColumnFilter",
+               "filterParams": {"textFormatter": {"function": "iocFold(params)"}}}  # fmt: skip
+
+
+def number_filter(lang: str) -> dict:
+    """A number column's filter reading what people type as their language writes numbers
+    ("89,7" in Vietnamese, "89.7" in English), in a text box: a number box refuses a comma."""
+    return {
+        "filter": "agNumberColumnFilter",
+        "filterParams": {
+            "allowedCharPattern": "\\d\\-\\.,",
+            "numberParser": {"function": f"iocParseNumber(params, '{lang}')"},
+            "numberFormatter": {"function": f"iocNumberText(params, '{lang}')"},
+        },
+    }

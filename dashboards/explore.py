@@ -17,7 +17,7 @@ from dashboards import _export
 from dashboards import _figures as figs
 from dashboards import _format as fmt
 from dashboards._components import as_of_line, current_freshness, label, local, parse_search
-from dashboards._i18n import grid_options, lang_of, t
+from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, number_filter, t
 from dashboards._runtime import local_today, runtime
 from metrics import scope
 from metrics.freshness import as_of
@@ -231,7 +231,7 @@ def layout(lang: str = "vi", **_query) -> html.Div:
                 columnSize="responsiveSizeToFit",
                 columnDefs=[],
                 rowData=[],
-                defaultColDef={"sortable": True, "resizable": True, "filter": True,
+                defaultColDef={"sortable": True, "resizable": True, **TEXT_FILTER,
                        "wrapHeaderText": True, "autoHeaderHeight": True, "minWidth": 130},
                 dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=50),
                 style={"height": "480px"},
@@ -268,7 +268,14 @@ def update(metrics, grain, start, end, group, unit, sectors, channels, chart, se
     except (QueryError, ValueError) as e:
         return (dash.no_update, figs.empty(str(e)), [], [], "",
                 dbc.Alert(f"{t('error', lang)}: {e}", color="warning"))  # fmt: skip
+    count = f"{fmt.number(len(rows), 0, lang)} {t('explore.rows', lang)}"
+    return spec, figure(spec, rows), column_defs(columns, spec), rows, count, None
+
+
+def column_defs(columns: list[tuple[str, str]], spec: dict) -> list[dict]:
+    """The grid's columns: each written, sorted and filtered as people read it."""
     cfg = runtime().config
+    lang = spec["lang"]
     defs = []
     for key, header in columns:
         d = {"field": key, "headerName": header}
@@ -278,13 +285,19 @@ def update(metrics, grain, start, end, group, unit, sectors, channels, chart, se
             digits = 0 if key.endswith(("_num", "_den")) else cfg.metrics[base].decimals
             d["type"] = "rightAligned"
             d["valueFormatter"] = {"function": f"iocNum(params.value, '{lang}', {digits})"}
-        if key == "period":  # written as people read it ("Quý 2/2026"), sorted and filtered by date
-            d["valueFormatter"] = {"function": f"iocPeriod(params.value, '{spec['grain']}', '{lang}')"}
+            d.update(number_filter(lang))
+        if key == "period":
+            # Written as people read it ("Quý 2/2026") and filtered by that text; sorted by the
+            # ISO date. As text, not a date: the grid would offer a date picker for a quarter.
+            written = f"iocPeriod(params.value, '{spec['grain']}', '{lang}')"
+            d["valueFormatter"] = {"function": written}
+            d["cellDataType"] = "text"
+            d["filterValueGetter"] = {"function": written.replace("params.value",
+                                                                  "params.data.period")}
         if key == "group_code":
             d["hide"] = True
         defs.append(d)
-    count = f"{fmt.number(len(rows), 0, lang)} {t('explore.rows', lang)}"
-    return spec, figure(spec, rows), defs, rows, count, None
+    return defs
 
 
 def _meta(spec: dict) -> list[tuple[str, str]]:

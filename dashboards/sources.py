@@ -24,7 +24,7 @@ from dashboards._components import (
     local,
     parse_search,
 )
-from dashboards._i18n import grid_options, lang_of, t
+from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, number_filter, t
 from dashboards._runtime import runtime
 from metrics.freshness import quarantine_reasons, quarantined
 from warehouse.messages import words
@@ -140,6 +140,8 @@ def quarantine_grid(lang: str) -> html.Div:
     cols = [("batch_id", t("sources.batch", lang), 90), ("source", t("source", lang), 180),
             ("quarantined_at", t("sources.time", lang), 160),
             ("reason", t("sources.reason", lang), 320), ("raw", t("sources.raw", lang), 600)]  # fmt: skip
+    defs = [{"field": f, "headerName": h, "width": w,
+             **(number_filter(lang) if f == "batch_id" else {})} for f, h, w in cols]  # fmt: skip
     return html.Div(
         [
             summary,
@@ -147,8 +149,8 @@ def quarantine_grid(lang: str) -> html.Div:
                 id="sources-quarantine",
                 columnSize="responsiveSizeToFit",
                 rowData=rows,
-                columnDefs=[{"field": f, "headerName": h, "width": w} for f, h, w in cols],
-                defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                columnDefs=defs,
+                defaultColDef={"sortable": True, **TEXT_FILTER, "resizable": True},
                 dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=25,
                                              paginationPageSizeSelector=[25, 50, 100]),
                 style={"height": "420px"},

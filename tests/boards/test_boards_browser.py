@@ -223,6 +223,58 @@ def test_grid_periods_are_written_per_grain_and_language(demo_app, page: Page):
     assert written == [c[3] for c in cases]
 
 
+def _grid_column(page: Page, col: str) -> list[str]:
+    """A grid column's cells as shown, in row order."""
+    rows = page.locator("#explore-grid .ag-center-cols-container .ag-row").evaluate_all(
+        f"rs => rs.map(r => [+r.getAttribute('row-index'), r.querySelector('[col-id={col}]')"
+        ".innerText])"
+    )
+    return [text for _, text in sorted(rows)]
+
+
+def _filter_grid(page: Page, col: str, typed: str) -> None:
+    """Open a column's filter as a person does (its header's filter icon) and type."""
+    page.locator(f'#explore-grid .ag-header-cell[col-id="{col}"] .ag-header-cell-filter-button'
+                 ).click()  # fmt: skip
+    page.locator(".ag-filter-body input").first.click()
+    page.keyboard.type(typed)
+
+
+@pytest.mark.parametrize("lang,month,counts", [("vi", "thang 1/", ("online_rate_num", ".")),
+                                               ("en", "JAN", ("online_rate_num", ","))])  # fmt: skip
+def test_grid_filters_take_what_people_type(demo_app, page: Page, console_errors, lang, month,
+                                            counts):  # fmt: skip
+    """A period is filtered by the text shown (without regard to case or Vietnamese marks), a
+    rate by its number written as the language writes it ("80,4"), a count with its thousands
+    grouped ("32.955" in Vietnamese)."""
+    url = f"{demo_app.url}/explore?lang={lang}"
+    page.goto(url)
+    page.wait_for_selector("#explore-grid .ag-row")
+    periods = _grid_column(page, "period")
+    _filter_grid(page, "period", month)
+    expect(page.locator("#explore-grid .ag-center-cols-container .ag-row")).to_have_count(1)
+    assert _grid_column(page, "period") == [periods[0]]  # January only, not October to December
+
+    page.goto(url)
+    page.wait_for_selector("#explore-grid .ag-row")
+    rates = _grid_column(page, "online_rate")
+    decimal = "," if lang == "vi" else "."
+    assert decimal in rates[3], rates
+    _filter_grid(page, "online_rate", rates[3])  # "Equals", the filter's first choice
+    shown = page.locator('#explore-grid .ag-center-cols-container [col-id="online_rate"]')
+    expect(shown).to_have_text([r for r in rates if r == rates[3]])
+
+    page.goto(url)
+    page.wait_for_selector("#explore-grid .ag-row")
+    column, group = counts
+    values = _grid_column(page, column)
+    assert group in values[3], values  # e.g. "32.955": the grid groups thousands
+    _filter_grid(page, column, values[3])
+    shown = page.locator(f'#explore-grid .ag-center-cols-container [col-id="{column}"]')
+    expect(shown).to_have_text([v for v in values if v == values[3]])
+    assert console_errors == []
+
+
 @pytest.mark.parametrize("lang,text", [("vi", "Bộ phận một cửa"), ("en", "one-stop desk")])
 def test_the_sources_page_describes_feeds_in_the_viewers_language(demo_app, page: Page, lang,
                                                                    text):  # fmt: skip
