@@ -157,7 +157,9 @@ clientside_callback(
     """
     function(nVi, nEn, search, pathname, stored) {
         const ctx = dash_clientside.callback_context;
-        const params = new URLSearchParams(search || "");
+        // The address bar, not `search`: a page may have written its view there since it
+        // opened (the explorer does), and the new language keeps that view.
+        const params = new URLSearchParams(window.location.search || search || "");
         const trig = ctx.triggered.length ? ctx.triggered[0].prop_id : "";
         let lang = null;
         if (trig.startsWith("app-lang-vi")) { lang = "vi"; }

@@ -71,6 +71,7 @@ TEXT: dict[str, dict[str, str]] = {
     # units
     "units.title": {"vi": "Chi tiết đơn vị", "en": "Unit detail"},
     "units.trend": {"vi": "Diễn biến so với mục tiêu", "en": "Trend against target"},
+    "units.explore": {"vi": "Mở trong Phân tích dữ liệu ↗", "en": "Open in the explorer ↗"},
     "units.children": {"vi": "Đơn vị trực thuộc", "en": "Units within"},
     "units.peers": {"vi": "So sánh đơn vị cùng cấp", "en": "Compared with peer units"},
     "units.by_sector": {"vi": "Theo lĩnh vực", "en": "By sector"},
@@ -137,6 +138,10 @@ TEXT: dict[str, dict[str, str]] = {
     "explore.bar": {"vi": "Cột", "en": "Bar"},
     "explore.export": {"vi": "Xuất dữ liệu", "en": "Export"},
     "explore.rows": {"vi": "dòng", "en": "rows"},
+    "explore.link_ignored": {
+        "vi": "Liên kết có phần không dùng được ở đây, đã bỏ qua",
+        "en": "Parts of the link that do not exist here were left out",
+    },
     # sources
     "sources.title": {"vi": "Nguồn dữ liệu", "en": "Data sources"},
     "sources.feed": {"vi": "Nguồn", "en": "Feed"},

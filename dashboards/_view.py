@@ -55,6 +55,24 @@ class UnitView:
             },
         )
 
+    def explorer_href(self, root: str) -> str:
+        """The same figures in the explorer (`dashboards/_explore_link.py`), to compare, filter
+        and export them. It has no procedure filter: a procedure's view opens by procedure
+        within its sector."""
+        return with_query(
+            "/explore",
+            {
+                "metrics": self.metric,
+                "grain": self.grain,
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "unit": self.unit if self.unit != root else None,
+                "sectors": self.sector,
+                "group": "procedure" if self.procedure else None,
+                "lang": self.lang if self.lang != "vi" else None,
+            },
+        )
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["start"], d["end"] = self.start.isoformat(), self.end.isoformat()

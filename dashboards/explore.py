@@ -17,18 +17,15 @@ from dashboards import _export
 from dashboards import _figures as figs
 from dashboards import _format as fmt
 from dashboards._components import as_of_line, current_freshness, label, local, parse_search
+from dashboards._explore_link import CHANNELS, GRAINS, GROUPS, controls_from_query, defaults
 from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, number_filter, t
 from dashboards._runtime import local_today, runtime
 from metrics import scope
 from metrics.freshness import as_of
-from metrics.periods import add_months
 from metrics.query import DIMENSION_COLUMNS, QueryError, query
 
 dash.register_page(__name__, path="/explore", name="Explorer", order=3, title="IOC · Explorer")
 
-GRAINS = ("day", "week", "month", "quarter", "year", "total")
-GROUPS = ("unit", "sector", "procedure", "channel", "source")
-CHANNELS = ("online", "direct", "postal")
 MAX_SERIES = 12  # the chart draws the largest groups; the grid and exports keep every row
 
 
@@ -153,43 +150,48 @@ def figure(spec: dict, rows: list[dict]) -> dict:
     })  # fmt: skip
 
 
-def _controls(lang: str, today: date) -> html.Div:
+def _units(lang: str, today: date) -> list:
+    """The units the viewer may pick, the city first."""
     cfg = runtime().config
-    start = add_months(today.replace(day=1), -11)
-    units = sorted((u for u in cfg.units if u.valid_on(today) and scope.allows(cfg, u.code)),
-                   key=lambda u: (u.kind != "city",
-                   u.kind, u.name(lang)))  # fmt: skip
+    return sorted((u for u in cfg.units if u.valid_on(today) and scope.allows(cfg, u.code)),
+                  key=lambda u: (u.kind != "city", u.kind, u.name(lang)))  # fmt: skip
+
+
+def _controls(lang: str, units: list, values: dict) -> html.Div:
+    cfg = runtime().config
     return dbc.Row(
         [
             dbc.Col([dbc.Label(t("metrics", lang)), dcc.Dropdown(
-                id="explore-metrics", multi=True, value=["online_rate"],
+                id="explore-metrics", multi=True, value=values["metrics"],
                 options=[{"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()])],
                 lg=4),
             dbc.Col([dbc.Label(t("grain", lang)), dcc.Dropdown(
-                id="explore-grain", value="month", clearable=False,
+                id="explore-grain", value=values["grain"], clearable=False,
                 options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS])],
                 lg=2),
             dbc.Col([dbc.Label(t("period", lang)), dcc.DatePickerRange(
-                id="explore-range", start_date=start.isoformat(), end_date=today.isoformat(),
+                id="explore-range", start_date=values["start"], end_date=values["end"],
                 display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
                 first_day_of_week=1)], lg=4),
             dbc.Col([dbc.Label(t("explore.chart", lang)), dbc.RadioItems(
-                id="explore-chart", value="line", inline=True,
+                id="explore-chart", value=values["chart"], inline=True,
                 options=[{"label": t("explore.line", lang), "value": "line"},
                          {"label": t("explore.bar", lang), "value": "bar"}])], lg=2),
             dbc.Col([dbc.Label(t("explore.group_by", lang)), dcc.Dropdown(
-                id="explore-group", value=None, placeholder=t("explore.none", lang),
+                id="explore-group", value=values["group"], placeholder=t("explore.none", lang),
                 options=[{"label": t(g, lang), "value": g} for g in GROUPS])], lg=2),
             dbc.Col([dbc.Label(t("unit", lang)), dcc.Dropdown(
-                id="explore-unit", value=scope.current_unit(), placeholder=t("city", lang),
+                id="explore-unit", value=values["unit"], placeholder=t("city", lang),
                 options=[{"label": u.name(lang), "value": u.code} for u in units])],
                 lg=4),
             dbc.Col([dbc.Label(t("sectors", lang)), dcc.Dropdown(
-                id="explore-sectors", multi=True, value=[], placeholder=t("all", lang),
+                id="explore-sectors", multi=True, value=values["sectors"],
+                placeholder=t("all", lang),
                 options=[{"label": s.name(lang), "value": c} for c, s in cfg.sectors.items()])],
                 lg=4),
             dbc.Col([dbc.Label(t("channels", lang)), dcc.Dropdown(
-                id="explore-channels", multi=True, value=[], placeholder=t("all", lang),
+                id="explore-channels", multi=True, value=values["channels"],
+                placeholder=t("all", lang),
                 options=[{"label": t(f"channel.{c}", lang), "value": c} for c in CHANNELS])],
                 lg=2),
         ],
@@ -197,9 +199,20 @@ def _controls(lang: str, today: date) -> html.Div:
     )
 
 
-def layout(lang: str = "vi", **_query) -> html.Div:
+def _ignored(parts: list[str], lang: str) -> dbc.Alert | None:
+    if not parts:
+        return None
+    text = f"{t('explore.link_ignored', lang)}: {', '.join(parts)}"
+    return dbc.Alert(text, color="warning", id="explore-link-ignored")
+
+
+def layout(lang: str = "vi", **query) -> html.Div:
     lang = lang_of(lang)
     today = local_today()
+    units = _units(lang, today)
+    base = defaults(today, scope.current_unit())
+    codes = {u.code for u in units}
+    values, ignored = controls_from_query(runtime().config, query, base, codes.__contains__)
     return html.Div(
         [
             html.Div(
@@ -207,8 +220,11 @@ def layout(lang: str = "vi", **_query) -> html.Div:
                  as_of_line(current_freshness(), lang, "explore-as-of")],
                 className="d-flex justify-content-between align-items-baseline flex-wrap mb-2",
             ),
-            _controls(lang, today),
+            _ignored(ignored, lang),
+            _controls(lang, units, values),
             dcc.Store(id="explore-spec"),
+            dcc.Store(id="explore-defaults", data=base),
+            dcc.Store(id="explore-link"),
             html.Div(id="explore-error"),
             dcc.Graph(id="explore-graph", config=figs.graph_config(
                 lang, toImageButtonOptions={"filename": "ioc-explorer"})),
@@ -242,13 +258,8 @@ def layout(lang: str = "vi", **_query) -> html.Div:
     )
 
 
-@callback(
-    Output("explore-spec", "data"),
-    Output("explore-graph", "figure"),
-    Output("explore-grid", "columnDefs"),
-    Output("explore-grid", "rowData"),
-    Output("explore-count", "children"),
-    Output("explore-error", "children"),
+# The view's controls, in the order the callbacks below take them.
+CONTROLS = [
     Input("explore-metrics", "value"),
     Input("explore-grain", "value"),
     Input("explore-range", "start_date"),
@@ -258,6 +269,17 @@ def layout(lang: str = "vi", **_query) -> html.Div:
     Input("explore-sectors", "value"),
     Input("explore-channels", "value"),
     Input("explore-chart", "value"),
+]
+
+
+@callback(
+    Output("explore-spec", "data"),
+    Output("explore-graph", "figure"),
+    Output("explore-grid", "columnDefs"),
+    Output("explore-grid", "rowData"),
+    Output("explore-count", "children"),
+    Output("explore-error", "children"),
+    *CONTROLS,
     State("_pages_location", "search"),
 )
 def update(metrics, grain, start, end, group, unit, sectors, channels, chart, search):
@@ -360,4 +382,31 @@ clientside_callback(
     Input("explore-svg", "n_clicks"),
     State("explore-spec", "data"),
     prevent_initial_call=True,
+)
+
+
+# The view in the address bar as the controls change, without a page load (so a dropdown keeps
+# its focus) or a history entry: a reload, a bookmark or a shared link opens the same view.
+clientside_callback(
+    """
+    function(metrics, grain, start, end, group, unit, sectors, channels, chart, base) {
+        const join = v => Array.isArray(v) ? v.join(",") : (v || "");
+        const values = {metrics: join(metrics), grain: grain, start: (start || "").slice(0, 10),
+                        end: (end || "").slice(0, 10), group: group, unit: unit,
+                        sectors: join(sectors), channels: join(channels), chart: chart};
+        const params = new URLSearchParams(window.location.search);
+        for (const [k, v] of Object.entries(values)) {
+            if (!v || v === join(base[k])) { params.delete(k); } else { params.set(k, v); }
+        }
+        const q = params.toString();
+        const url = window.location.pathname + (q ? "?" + q : "");
+        if (url !== window.location.pathname + window.location.search) {
+            window.history.replaceState(window.history.state, "", url);
+        }
+        return q;
+    }
+    """,
+    Output("explore-link", "data"),
+    *CONTROLS,
+    State("explore-defaults", "data"),
 )

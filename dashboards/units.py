@@ -90,11 +90,14 @@ def _graph(id_: str, fig, lang: str, clickable: bool = True) -> dcc.Graph:
                      className="units-graph" + (" clickable" if clickable else ""))  # fmt: skip
 
 
-def _card(title: str, body, hint: str | None = None) -> dbc.Card:
+def _card(title: str, body, hint: str | None = None, action=None) -> dbc.Card:
     head = [html.Span(title, className="fw-bold")]
     if hint:
         head.append(html.Span(hint, className="text-muted small ms-2"))
-    return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body, className="p-2")], className="mb-3")
+    if action is not None:
+        head.append(html.Span(action, className="ms-auto small"))
+    return dbc.Card([dbc.CardHeader(head, className="d-flex align-items-baseline"),
+                     dbc.CardBody(body, className="p-2")], className="mb-3")  # fmt: skip
 
 
 def _summary(v: UnitView, lang: str):
@@ -301,8 +304,11 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     hint = t("units.click_hint", lang)
     sla_strip = escalation.strip(sla, lang) if sla is not None else None
     year_end = forecast.summary(outlook, cfg.metrics[v.metric], lang) if forecast.applies(v) else None
+    explore = dcc.Link(t("units.explore", lang), href=v.explorer_href(cfg.root.code),
+                       id="units-explore")  # fmt: skip
     sections = [
-        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, lang, False)), lg=8),
+        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, lang, False),
+                      action=explore), lg=8),
         dbc.Col(_card(unit.name(lang), [summary, year_end, sla_strip]), lg=4),
     ]
     panels = [

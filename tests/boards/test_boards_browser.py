@@ -275,6 +275,67 @@ def test_grid_filters_take_what_people_type(demo_app, page: Page, console_errors
     assert console_errors == []
 
 
+def test_an_explorer_view_is_a_link_that_reopens_it(demo_app, page: Page, console_errors,
+                                                    screenshot_dir):  # fmt: skip
+    """What an analyst picks is in the address bar: a reload, the same link in another tab and
+    a language switch open the same view; a link naming what does not exist says so."""
+    page.goto(f"{demo_app.url}/explore?lang=en")
+    page.wait_for_selector("#explore-grid .ag-row")
+    page.click("#explore-grain")
+    page.get_by_role("option", name="Quarter", exact=True).click()
+    page.click("#explore-group")
+    page.get_by_role("option", name="Unit", exact=True).click()
+    page.get_by_text("Bar", exact=True).click()
+    expect(page).to_have_url(re.compile(r"grain=quarter"))
+    expect(page).to_have_url(re.compile(r"group=unit"))
+    expect(page).to_have_url(re.compile(r"chart=bar"))
+    link = page.url
+    assert "lang=en" in link and "start=" not in link  # the default range stays relative
+
+    def shows_the_view(quarter: str, unit: str) -> None:
+        expect(page.locator("#explore-grain")).to_contain_text(quarter)
+        expect(page.locator("#explore-group")).to_contain_text(unit)
+        expect(page.locator("#explore-chart input[value=bar]")).to_be_checked()
+        expect(page.locator('#explore-grid [row-index="0"] [col-id="period"]')).to_contain_text(
+            "Q1 2026" if quarter == "Quarter" else "Quý 1/2026")
+        expect(page.locator("#explore-graph .barlayer .trace").first).to_be_attached()
+
+    page.reload()
+    shows_the_view("Quarter", "Unit")
+    other = page.context.new_page()
+    other.goto(link)
+    expect(other.locator("#explore-grain")).to_contain_text("Quarter")
+    expect(other.locator("#explore-group")).to_contain_text("Unit")
+    other.close()
+    page.click("#app-lang-vi")
+    expect(page).to_have_url(re.compile(r"lang=vi"))
+    shows_the_view("Quý", "Đơn vị")
+    assert "grain=quarter" in page.url and "group=unit" in page.url
+
+    page.goto(f"{demo_app.url}/explore?lang=en&metrics=online_rate,renamed_rate&grain=month")
+    expect(page.locator("#explore-link-ignored")).to_contain_text("metrics=renamed_rate")
+    expect(page.locator("#explore-metrics")).to_contain_text("Online")
+    expect(page).not_to_have_url(re.compile("renamed_rate"))  # the address bar is cleaned
+    page.screenshot(path=str(screenshot_dir / "explore-link.png"), full_page=True)
+    assert console_errors == []
+
+
+def test_a_unit_page_opens_its_figures_in_the_explorer(demo_app, page: Page, console_errors):
+    """A department head's view (unit, metric, sector, range) carries over to the explorer."""
+    page.goto(f"{demo_app.url}/units/Q1?metric=online_rate&sector=ho_tich&grain=quarter"
+              "&start=2026-01-01&end=2026-09-30&lang=en")  # fmt: skip
+    page.wait_for_selector("#units-trend .main-svg")
+    page.click("#units-explore")
+    expect(page).to_have_url(re.compile(r"/explore\?"))
+    expect(page.locator("#explore-unit")).to_contain_text("District 1")
+    expect(page.locator("#explore-sectors")).to_contain_text("Civil status")
+    expect(page.locator("#explore-metrics")).to_contain_text("Online dossier rate")
+    expect(page.locator("#explore-grain")).to_contain_text("Quarter")
+    rows = page.locator("#explore-grid .ag-center-cols-container .ag-row")
+    expect(rows).to_have_count(3)  # Q1 to Q3 2026
+    assert console_errors == []
+
+
 @pytest.mark.parametrize("lang,text", [("vi", "Bộ phận một cửa"), ("en", "one-stop desk")])
 def test_the_sources_page_describes_feeds_in_the_viewers_language(demo_app, page: Page, lang,
                                                                    text):  # fmt: skip

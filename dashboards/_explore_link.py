@@ -1,0 +1,86 @@
+"""The explorer's view as URL state, so a view can be bookmarked, shared and reloaded:
+`/explore?metrics=a,b&grain=&start=&end=&group=&unit=&sectors=&channels=&chart=&lang=`.
+
+The page writes the URL as its controls change (a parameter at its default is left out, so a
+link without dates keeps meaning "the last twelve months"), and reads it when it opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+
+from config import Config
+from dashboards._components import split_list
+from metrics.periods import add_months
+
+GRAINS = ("day", "week", "month", "quarter", "year", "total")
+GROUPS = ("unit", "sector", "procedure", "channel", "source")
+CHANNELS = ("online", "direct", "postal")
+CHARTS = ("line", "bar")
+DEFAULT_METRICS = ["online_rate"]
+
+
+def defaults(today: date, unit: str | None) -> dict:
+    """The controls of an explorer opened without a view: one metric by month, the last twelve
+    months, the viewer's own unit (None: the city)."""
+    return {
+        "metrics": DEFAULT_METRICS,
+        "grain": "month",
+        "start": add_months(today.replace(day=1), -11).isoformat(),
+        "end": today.isoformat(),
+        "group": None,
+        "unit": unit,
+        "sectors": [],
+        "channels": [],
+        "chart": "line",
+    }
+
+
+def _day(text: str) -> str | None:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+def controls_from_query(
+    config: Config,
+    query: Mapping[str, str],
+    base: dict,
+    allowed_unit: Callable[[str], bool],
+) -> tuple[dict, list[str]]:
+    """The controls a URL asks for, on top of `base` (`defaults`), and the `name=value` parts it
+    had that do not exist here (a metric since renamed, a unit outside the viewer's scope):
+    those keep their default, so the rest of a shared link still opens."""
+    values = dict(base)
+    ignored: list[str] = []
+
+    def keep(name: str, wanted: list[str], known: Callable[[str], bool]) -> list[str]:
+        good = [w for w in wanted if known(w)]
+        ignored.extend(f"{name}={w}" for w in wanted if not known(w))
+        return good
+
+    if "metrics" in query:
+        metrics = keep("metrics", list(split_list(query["metrics"])), config.metrics.__contains__)
+        values["metrics"] = metrics or base["metrics"]
+    for name, choices in (("grain", GRAINS), ("group", GROUPS), ("chart", CHARTS)):
+        if query.get(name):
+            chosen = keep(name, [query[name]], choices.__contains__)
+            values[name] = chosen[0] if chosen else base[name]
+    if query.get("unit"):
+        units = keep("unit", [query["unit"]], allowed_unit)
+        values["unit"] = units[0] if units else base["unit"]
+    for name, known in (("sectors", config.sectors.__contains__),
+                        ("channels", CHANNELS.__contains__)):  # fmt: skip
+        if name in query:
+            values[name] = keep(name, list(split_list(query[name])), known)
+    for name in ("start", "end"):
+        day = _day(query.get(name) or "")
+        if query.get(name) and day is None:
+            ignored.append(f"{name}={query[name]}")
+        values[name] = day or base[name]
+    if values["start"] > values["end"]:
+        ignored.append(f"start={values['start']}")
+        values["start"] = min(base["start"], values["end"])
+    return values, ignored
