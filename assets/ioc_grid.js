@@ -2,13 +2,18 @@
    metric's decimals when given (89,0 beside 89,7, not 89), and "no data" instead of an empty
    cell, 0 or NaN when a rate has no denominator. */
 var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
-dagfuncs.iocNum = function (value, lang, digits) {
+dagfuncs.iocNum = function (value, lang, digits, signed) {
   if (value === null || value === undefined || Number.isNaN(value)) {
     return lang === "en" ? "no data" : "không có dữ liệu";
   }
   var fixed = digits === undefined ? { maximumFractionDigits: 2 }
     : { minimumFractionDigits: digits, maximumFractionDigits: digits };
-  return Number(value).toLocaleString(lang === "en" ? "en-US" : "vi-VN", fixed);
+  var locale = lang === "en" ? "en-US" : "vi-VN";
+  if (signed) {  /* a change: "+1,2", "−0,4" (a minus sign, as the pages write it), "±0,0" */
+    var sign = value > 0 ? "+" : value < 0 ? "\u2212" : "\u00b1";
+    return sign + Math.abs(value).toLocaleString(locale, fixed);
+  }
+  return Number(value).toLocaleString(locale, fixed);
 };
 
 /* A period as the pages write it, from its ISO start date ("2026-04-01"; "start..end" for a

@@ -1,5 +1,5 @@
 """The explorer's view as URL state, so a view can be bookmarked, shared and reloaded:
-`/explore?metrics=a,b&grain=&start=&end=&group=&unit=&sectors=&channels=&chart=&lang=`.
+`/explore?metrics=a,b&grain=&start=&end=&group=&unit=&sectors=&channels=&chart=&compare=&lang=`.
 
 The page writes the URL as its controls change (a parameter at its default is left out, so a
 link without dates keeps meaning "the last twelve months"), and reads it when it opens.
@@ -18,6 +18,7 @@ GRAINS = ("day", "week", "month", "quarter", "year", "total")
 GROUPS = ("unit", "sector", "procedure", "channel", "source")
 CHANNELS = ("online", "direct", "postal")
 CHARTS = ("line", "bar")
+COMPARES = ("prev", "yoy")  # the bucket (or whole range) before, the same a year before
 DEFAULT_METRICS = ["online_rate"]
 
 
@@ -34,6 +35,7 @@ def defaults(today: date, unit: str | None) -> dict:
         "sectors": [],
         "channels": [],
         "chart": "line",
+        "compare": None,
     }
 
 
@@ -64,7 +66,8 @@ def controls_from_query(
     if "metrics" in query:
         metrics = keep("metrics", list(split_list(query["metrics"])), config.metrics.__contains__)
         values["metrics"] = metrics or base["metrics"]
-    for name, choices in (("grain", GRAINS), ("group", GROUPS), ("chart", CHARTS)):
+    for name, choices in (("grain", GRAINS), ("group", GROUPS), ("chart", CHARTS),
+                          ("compare", COMPARES)):  # fmt: skip
         if query.get(name):
             chosen = keep(name, [query[name]], choices.__contains__)
             values[name] = chosen[0] if chosen else base[name]

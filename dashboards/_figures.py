@@ -232,6 +232,15 @@ def ranking(
     return figure([trace], layout)
 
 
+def period_axis(periods: Sequence[date], grain: str, lang: str) -> dict:
+    """An x axis of quarters or years ticked as people write them ("Quý 2/2026"), one tick per
+    bucket: plotly's own date ticks would name months ("Th4 2026") between them."""
+    if grain not in ("quarter", "year"):
+        return {}
+    return {"tickmode": "array", "tickvals": list(periods),
+            "ticktext": [fmt.period(p, grain, lang) for p in periods]}  # fmt: skip
+
+
 def trend(
     periods: Sequence[date],
     values: Sequence[float | None],
@@ -241,6 +250,7 @@ def trend(
     target_label: str,
     projection: Sequence[tuple[date, float, float, float]] = (),
     projection_label: str = "",
+    grain: str = "month",
 ) -> dict:
     """The metric per bucket against its target (a step line: targets change by year).
 
@@ -275,6 +285,7 @@ def trend(
         legend={"orientation": "h", "y": 1.12, "x": 0, "traceorder": "normal"},
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
         separators=separators(lang),
+        xaxis=period_axis(periods, grain, lang),
         yaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},
     ))  # fmt: skip
 

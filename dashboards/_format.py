@@ -62,6 +62,22 @@ def day(d: date | datetime, lang: str) -> str:
     return d.strftime("%d/%m/%Y") if lang == "vi" else d.strftime("%d %b %Y")
 
 
+def period(start: date, grain: str, lang: str) -> str:
+    """A calendar bucket as people write it, from its first day: "Quý 2/2026", "Q2 2026",
+    "Tháng 4/2026", "Apr 2026", "Tuần từ 06/04/2026". The grid's twin is `iocPeriod`
+    (assets/ioc_grid.js)."""
+    if grain == "year":
+        return str(start.year)
+    if grain == "quarter":
+        q = (start.month - 1) // 3 + 1
+        return f"Quý {q}/{start.year}" if lang == "vi" else f"Q{q} {start.year}"
+    if grain == "month":
+        return f"Tháng {start.month}/{start.year}" if lang == "vi" else start.strftime("%b %Y")
+    if grain == "week":
+        return f"{'Tuần từ' if lang == 'vi' else 'Week of'} {day(start, lang)}"
+    return day(start, lang)
+
+
 def moment(ts: datetime | None, lang: str) -> str:
     if ts is None:
         return NO_DATA[lang]

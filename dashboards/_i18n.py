@@ -138,6 +138,12 @@ TEXT: dict[str, dict[str, str]] = {
     "explore.bar": {"vi": "Cột", "en": "Bar"},
     "explore.export": {"vi": "Xuất dữ liệu", "en": "Export"},
     "explore.rows": {"vi": "dòng", "en": "rows"},
+    "explore.compare": {"vi": "So sánh với", "en": "Compare with"},
+    "explore.compare.none": {"vi": "Không so sánh", "en": "Nothing"},
+    "explore.prev": {"vi": "Kỳ trước", "en": "Period before"},
+    "explore.yoy": {"vi": "Cùng kỳ năm trước", "en": "A year before"},
+    "explore.change": {"vi": "Chênh lệch", "en": "Change"},
+    "explore.points": {"vi": "điểm %", "en": "points"},
     "explore.link_ignored": {
         "vi": "Liên kết có phần không dùng được ở đây, đã bỏ qua",
         "en": "Parts of the link that do not exist here were left out",

@@ -70,13 +70,6 @@ def _grain() -> str:
     return value if value in GRAINS else "quarter"
 
 
-def _period_label(start: date, grain: str, lang: str) -> str:
-    if grain == "year":
-        return str(start.year)
-    q = (start.month - 1) // 3 + 1
-    return f"Quý {q}/{start.year}" if lang == "vi" else f"Q{q} {start.year}"
-
-
 def _names() -> dict[str, tuple[str, str]]:
     cfg = runtime().config
     return {u.code: (u.name_vi, u.name_en) for u in cfg.units if u.kind == "department"}
@@ -150,7 +143,7 @@ def page() -> Response:
     else:
         start = table["period_start"][0]
         parts.append(f'<p>{escape(tx["period"])}: <b id="dti-period">'
-                     f'{escape(_period_label(start, grain, lang))}</b></p>')  # fmt: skip
+                     f'{escape(fmt.period(start, grain, lang))}</b></p>')  # fmt: skip
         heads = [tx["rank"], tx["department"], "DTI", tx["change"],
                  *[f"{_component_name(c, lang)} ({tx['max']} {MAX_POINTS[c]})" for c in DTI_COMPONENTS]]
         parts.append('<table id="dti-table"><thead><tr>'
@@ -173,7 +166,7 @@ def page() -> Response:
         by = {(r["unit_code"], r["period_start"]): r["dti"] for r in history.iter_rows(named=True)}
         parts.append(f'<h2>{escape(tx["progress"])}</h2><table id="dti-progress"><thead><tr><th></th>'
                      f'<th>{escape(tx["department"])}</th>'
-                     + "".join(f"<th>{escape(_period_label(p, grain, lang))}</th>" for p in periods)
+                     + "".join(f"<th>{escape(fmt.period(p, grain, lang))}</th>" for p in periods)
                      + "</tr></thead><tbody>")  # fmt: skip
         for code in table["unit_code"].to_list():
             name = names.get(code, (code,) * 2)[0 if lang == "vi" else 1]

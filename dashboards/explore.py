@@ -17,7 +17,14 @@ from dashboards import _export
 from dashboards import _figures as figs
 from dashboards import _format as fmt
 from dashboards._components import as_of_line, current_freshness, label, local, parse_search
-from dashboards._explore_link import CHANNELS, GRAINS, GROUPS, controls_from_query, defaults
+from dashboards._explore_link import (
+    CHANNELS,
+    COMPARES,
+    GRAINS,
+    GROUPS,
+    controls_from_query,
+    defaults,
+)
 from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, number_filter, t
 from dashboards._runtime import local_today, runtime
 from metrics import scope
@@ -29,7 +36,8 @@ dash.register_page(__name__, path="/explore", name="Explorer", order=3, title="I
 MAX_SERIES = 12  # the chart draws the largest groups; the grid and exports keep every row
 
 
-def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, lang) -> dict:
+def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
+               lang) -> dict:  # fmt: skip
     return {
         "metrics": list(metrics or []),
         "grain": grain or "month",
@@ -40,8 +48,37 @@ def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart
         "sectors": list(sectors or []),
         "channels": list(channels or []),
         "chart": chart or "line",
+        "compare": compare if compare in COMPARES else None,
         "lang": lang_of(lang),
     }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
+def _columns(spec: dict) -> list[tuple[str, str]]:
+    """The table's (key, header) columns: per metric its value, the comparison and the change
+    when one is asked for, the numerator and denominator of a ratio, the target."""
+    cfg = runtime().config
+    lang, compare = spec["lang"], spec.get("compare")
+    columns: list[tuple[str, str]] = [("period", t("period", lang))]
+    if spec["group"]:
+        columns += [("group_code", spec["group"]), ("group", t(spec["group"], lang))]
+    for code in spec["metrics"]:
+        m = cfg.metrics[code]
+        name, unit = m.name(lang), "%" if m.is_percent else m.unit
+        columns.append((code, f"{name} ({unit})"))
+        if compare:
+            points = t("explore.points", lang) if m.is_percent else unit
+            change = f"{t('explore.change', lang)} ({points})"
+            columns += [(f"{code}_{compare}", f"{name} · {t(f'explore.{compare}', lang)}"),
+                        (f"{code}_change", f"{name} · {change}")]  # fmt: skip
+        if m.denominator is not None:
+            columns += [(f"{code}_num", f"{name} · {t('numerator', lang)}"),
+                        (f"{code}_den", f"{name} · {t('denominator', lang)}")]  # fmt: skip
+        columns.append((f"{code}_target", f"{name} · {t('target', lang)}"))
+    return columns
 
 
 def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
@@ -50,25 +87,14 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
     The grid, the chart and both exports read this one function, so they always agree.
     """
     cfg = runtime().config
-    lang = spec["lang"]
+    lang, compare = spec["lang"], spec.get("compare")
     if not spec["metrics"]:
         return [], []
     start, end = date.fromisoformat(spec["start"]), date.fromisoformat(spec["end"])
     by = [spec["group"]] if spec["group"] else []
     filters = {"unit": spec["unit"], "sectors": spec["sectors"], "channels": spec["channels"]}
     frame = query(runtime().warehouse.cursor(), cfg, spec["metrics"], spec["grain"], start, end,
-                  filters, by=by, targets=True)  # fmt: skip
-    columns: list[tuple[str, str]] = [("period", t("period", lang))]
-    if spec["group"]:
-        columns += [("group_code", spec["group"]), ("group", t(spec["group"], lang))]
-    for code in spec["metrics"]:
-        m = cfg.metrics[code]
-        unit = "%" if m.is_percent else m.unit
-        columns.append((code, f"{m.name(lang)} ({unit})"))
-        if m.denominator is not None:
-            columns.append((f"{code}_num", f"{m.name(lang)} · {t('numerator', lang)}"))
-            columns.append((f"{code}_den", f"{m.name(lang)} · {t('denominator', lang)}"))
-        columns.append((f"{code}_target", f"{m.name(lang)} · {t('target', lang)}"))
+                  filters, by=by, compare=compare is not None, targets=True)  # fmt: skip
     rows = []
     dim_col = DIMENSION_COLUMNS[spec["group"]] if spec["group"] else None
     for r in frame.iter_rows(named=True):
@@ -80,14 +106,28 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
         for code in spec["metrics"]:
             m = cfg.metrics[code]
             v = r[code]
-            row[code] = round(v, m.decimals) if v is not None else None
+            row[code] = _rounded(v, m.decimals)
+            if compare:
+                before = r[f"{code}_{compare}"]
+                row[f"{code}_{compare}"] = _rounded(before, m.decimals)
+                both = v is not None and before is not None
+                row[f"{code}_change"] = _rounded(v - before, m.decimals) if both else None
             if m.denominator is not None:
                 row[f"{code}_num"] = r[f"{code}_num"]
                 row[f"{code}_den"] = r[f"{code}_den"]
-            tg = r.get(f"{code}_target")
-            row[f"{code}_target"] = tg
+            row[f"{code}_target"] = r.get(f"{code}_target")
         rows.append(row)
-    return columns, rows
+    return _columns(spec), rows
+
+
+def _compared(trace: dict, values: list, label: str) -> dict:
+    """A series' comparison, at the same periods: its colour and style, faded (and thinner)."""
+    faded = {**trace, "y": values, "name": f"{trace['name']} · {label}", "opacity": 0.45,
+             "legendgroup": trace["name"]}  # fmt: skip
+    if trace["type"] == "scatter":
+        faded["mode"] = "lines"
+        faded["line"] = {**trace["line"], "width": 1.5}
+    return faded
 
 
 def figure(spec: dict, rows: list[dict]) -> dict:
@@ -115,9 +155,11 @@ def figure(spec: dict, rows: list[dict]) -> dict:
     # A group keeps its colour across metrics; a metric keeps its dash (or bar pattern).
     groups = {g: i for i, g in enumerate(dict.fromkeys(g for _, g in series))}
     data = []
+    compare = spec.get("compare")
     for (code, g), rs in series.items():
         m = cfg.metrics[code]
         name = " · ".join(x for x in (m.name(lang) if two_metrics or not g else "", g) if x)
+        name = name or (m.name(lang) if compare else "")
         color = figs.SERIES[(groups[g] if g else spec["metrics"].index(code)) % len(figs.SERIES)]
         style = spec["metrics"].index(code) % len(figs.DASHES) if g else 0
         when = "%{x}" if spec["grain"] == "total" else "%{x|%d/%m/%Y}"
@@ -127,13 +169,20 @@ def figure(spec: dict, rows: list[dict]) -> dict:
                                   f"{'%' if m.is_percent else ''}<extra></extra>"}  # fmt: skip
         if bars:
             trace["marker"]["pattern"] = {"shape": figs.PATTERNS[style]}
-            data.append({"type": "bar", **trace})
+            trace = {"type": "bar", **trace}
         else:
-            data.append({"type": "scatter", "mode": "lines+markers", "connectgaps": False,
-                         "line": {"dash": figs.DASHES[style]}, **trace})  # fmt: skip
+            trace = {"type": "scatter", "mode": "lines+markers", "connectgaps": False,
+                     "line": {"dash": figs.DASHES[style]}, **trace}  # fmt: skip
+        data.append(trace)
+        if compare:
+            data.append(_compared(trace, [r[f"{code}_{compare}"] for r in rs],
+                                  t(f"explore.{compare}", lang)))  # fmt: skip
     xaxis = {"gridcolor": "#e5e7eb"}
     if spec["grain"] == "total":
         xaxis["type"] = "category"
+    else:
+        periods = sorted({date.fromisoformat(r["period"]) for r in rows})
+        xaxis.update(figs.period_axis(periods, spec["grain"], lang))
     return figs.figure(data, {
         "template": figs.template(),
         "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
@@ -183,16 +232,21 @@ def _controls(lang: str, units: list, values: dict) -> html.Div:
             dbc.Col([dbc.Label(t("unit", lang)), dcc.Dropdown(
                 id="explore-unit", value=values["unit"], placeholder=t("city", lang),
                 options=[{"label": u.name(lang), "value": u.code} for u in units])],
-                lg=4),
+                lg=3),
             dbc.Col([dbc.Label(t("sectors", lang)), dcc.Dropdown(
                 id="explore-sectors", multi=True, value=values["sectors"],
                 placeholder=t("all", lang),
                 options=[{"label": s.name(lang), "value": c} for c, s in cfg.sectors.items()])],
-                lg=4),
+                lg=3),
             dbc.Col([dbc.Label(t("channels", lang)), dcc.Dropdown(
                 id="explore-channels", multi=True, value=values["channels"],
                 placeholder=t("all", lang),
                 options=[{"label": t(f"channel.{c}", lang), "value": c} for c in CHANNELS])],
+                lg=2),
+            dbc.Col([dbc.Label(t("explore.compare", lang)), dcc.Dropdown(
+                id="explore-compare", value=values["compare"],
+                placeholder=t("explore.compare.none", lang),
+                options=[{"label": t(f"explore.{c}", lang), "value": c} for c in COMPARES])],
                 lg=2),
         ],
         className="g-2 mb-3 explore-controls",
@@ -269,6 +323,7 @@ CONTROLS = [
     Input("explore-sectors", "value"),
     Input("explore-channels", "value"),
     Input("explore-chart", "value"),
+    Input("explore-compare", "value"),
 ]
 
 
@@ -282,9 +337,10 @@ CONTROLS = [
     *CONTROLS,
     State("_pages_location", "search"),
 )
-def update(metrics, grain, start, end, group, unit, sectors, channels, chart, search):
+def update(metrics, grain, start, end, group, unit, sectors, channels, chart, compare, search):
     lang = lang_of(parse_search(search).get("lang"))
-    spec = _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, lang)
+    spec = _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
+                      lang)  # fmt: skip
     try:
         columns, rows = table(spec)
     except (QueryError, ValueError) as e:
@@ -294,6 +350,10 @@ def update(metrics, grain, start, end, group, unit, sectors, channels, chart, se
     return spec, figure(spec, rows), column_defs(columns, spec), rows, count, None
 
 
+# A metric's columns other than its value: `<metric><suffix>`.
+_SUFFIXES = ("_num", "_den", "_target", "_prev", "_yoy", "_change")
+
+
 def column_defs(columns: list[tuple[str, str]], spec: dict) -> list[dict]:
     """The grid's columns: each written, sorted and filtered as people read it."""
     cfg = runtime().config
@@ -301,12 +361,14 @@ def column_defs(columns: list[tuple[str, str]], spec: dict) -> list[dict]:
     defs = []
     for key, header in columns:
         d = {"field": key, "headerName": header}
-        base = key.rsplit("_", 1)[0] if key.endswith(("_num", "_den", "_target")) else key
+        base = key.rsplit("_", 1)[0] if key.endswith(_SUFFIXES) else key
         if base in cfg.metrics or key in cfg.metrics:
             # A rate and its target with the metric's decimals; numerators, denominators as counts.
             digits = 0 if key.endswith(("_num", "_den")) else cfg.metrics[base].decimals
+            signed = "true" if key.endswith("_change") else "false"  # "+1,2" beside "−0,4"
             d["type"] = "rightAligned"
-            d["valueFormatter"] = {"function": f"iocNum(params.value, '{lang}', {digits})"}
+            shown = f"iocNum(params.value, '{lang}', {digits}, {signed})"
+            d["valueFormatter"] = {"function": shown}
             d.update(number_filter(lang))
         if key == "period":
             # Written as people read it ("Quý 2/2026") and filtered by that text; sorted by the
@@ -320,6 +382,11 @@ def column_defs(columns: list[tuple[str, str]], spec: dict) -> list[dict]:
             d["hide"] = True
         defs.append(d)
     return defs
+
+
+COMPARED = {"prev": "prev: the bucket before (for a whole range, the range before); "
+                   "change = value − prev",
+            "yoy": "yoy: the same bucket or range a year before; change = value − yoy"}  # fmt: skip
 
 
 def _meta(spec: dict) -> list[tuple[str, str]]:
@@ -337,6 +404,7 @@ def _meta(spec: dict) -> list[tuple[str, str]]:
         ("filter unit", spec["unit"] or cfg.root.code),
         ("filter sectors", ",".join(spec["sectors"]) or t("all", lang)),
         ("filter channels", ",".join(spec["channels"]) or t("all", lang)),
+        ("compare", COMPARED.get(spec.get("compare"), "")),
         ("note", ("rates are ratios of sums: value = scale × numerator / denominator; "
                  "empty = no data (zero or missing denominator)")),
     ]
@@ -389,11 +457,12 @@ clientside_callback(
 # its focus) or a history entry: a reload, a bookmark or a shared link opens the same view.
 clientside_callback(
     """
-    function(metrics, grain, start, end, group, unit, sectors, channels, chart, base) {
+    function(metrics, grain, start, end, group, unit, sectors, channels, chart, compare, base) {
         const join = v => Array.isArray(v) ? v.join(",") : (v || "");
         const values = {metrics: join(metrics), grain: grain, start: (start || "").slice(0, 10),
                         end: (end || "").slice(0, 10), group: group, unit: unit,
-                        sectors: join(sectors), channels: join(channels), chart: chart};
+                        sectors: join(sectors), channels: join(channels), chart: chart,
+                        compare: compare};
         const params = new URLSearchParams(window.location.search);
         for (const [k, v] of Object.entries(values)) {
             if (!v || v === join(base[k])) { params.delete(k); } else { params.set(k, v); }

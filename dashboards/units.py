@@ -147,7 +147,7 @@ def _trend(v: UnitView, lang: str):
     line = forecast.projection(outlook) if v.grain == "month" else []
     return figs.trend(frame["period"].to_list(), frame[v.metric].to_list(),
                       frame[f"{v.metric}_target"].to_list(), m, lang, t("target", lang),
-                      line, t("forecast.line", lang)), outlook  # fmt: skip
+                      line, t("forecast.line", lang), v.grain), outlook  # fmt: skip
 
 
 def _by_unit(v: UnitView, scope: str, lang: str, kind: str | None = None, highlight=None):

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.boards.conftest import restart
+from tests.boards.test_figures import PERIODS
 from tests.conftest import cli_headers, sign_in
 
 pytestmark = pytest.mark.browser
@@ -210,12 +211,8 @@ def test_the_explorer_speaks_the_viewers_language_in_chart_and_grid(
 def test_grid_periods_are_written_per_grain_and_language(demo_app, page: Page):
     page.goto(f"{demo_app.url}/explore")
     page.wait_for_selector("#explore-grid .ag-row")
-    cases = [("2026-04-01", "quarter", "vi", "Quý 2/2026"), ("2026-04-01", "quarter", "en", "Q2 2026"),
-             ("2026-10-01", "month", "vi", "Tháng 10/2026"), ("2026-10-01", "month", "en", "Oct 2026"),
-             ("2026-01-05", "week", "vi", "Tuần từ 05/01/2026"),
-             ("2026-01-05", "week", "en", "Week of 05 Jan 2026"),
-             ("2026-01-05", "day", "vi", "05/01/2026"), ("2026-01-01", "year", "en", "2026"),
-             ("2026-01-01..2026-03-31", "total", "vi", "01/01/2026 – 31/03/2026")]  # fmt: skip
+    # The pages' own writer (dashboards/_format.py: period) is checked against the same cases.
+    cases = [*PERIODS, ("2026-01-01..2026-03-31", "total", "vi", "01/01/2026 – 31/03/2026")]
     written = page.evaluate(
         "cases => cases.map(c => window.dashAgGridFunctions.iocPeriod(c[0], c[1], c[2]))",
         [c[:3] for c in cases],
@@ -317,6 +314,29 @@ def test_an_explorer_view_is_a_link_that_reopens_it(demo_app, page: Page, consol
     expect(page.locator("#explore-metrics")).to_contain_text("Online")
     expect(page).not_to_have_url(re.compile("renamed_rate"))  # the address bar is cleaned
     page.screenshot(path=str(screenshot_dir / "explore-link.png"), full_page=True)
+    assert console_errors == []
+
+
+def test_the_explorer_compares_with_a_year_before(demo_app, page: Page, console_errors,
+                                                  screenshot_dir):  # fmt: skip
+    """Picking a comparison adds its values and the signed change to the grid, and a faded
+    line of the same colour to the chart."""
+    page.goto(f"{demo_app.url}/explore?lang=en")
+    page.wait_for_selector("#explore-grid .ag-row")
+    page.click("#explore-compare")
+    page.get_by_role("option", name="A year before", exact=True).click()
+    change = page.locator('#explore-grid .ag-center-cols-container [col-id="online_rate_change"]')
+    expect(change.first).to_have_text(re.compile(r"^[+\u2212±]\d+\.\d$"))
+    expect(page).to_have_url(re.compile(r"compare=yoy"))
+    now = _grid_column(page, "online_rate")
+    before = _grid_column(page, "online_rate_yoy")
+    changes = _grid_column(page, "online_rate_change")
+    for value, old, diff in zip(now, before, changes, strict=True):
+        signed = float(diff.replace("\u2212", "-").lstrip("±"))
+        assert abs(float(value) - float(old) - signed) < 0.11  # each rounded to 0.1
+    legend = page.locator("#explore-graph .legend .legendtext").all_text_contents()
+    assert legend == ["Online dossier rate", "Online dossier rate · A year before"], legend
+    page.screenshot(path=str(screenshot_dir / "explore-compare.png"), full_page=True)
     assert console_errors == []
 
 

@@ -73,3 +73,41 @@ def test_hover_writes_each_metric_with_its_decimals_and_unit(config):
     rate, count = config.metrics["online_rate"], config.metrics["qr_count"]
     assert f"%{{y:,.{rate.decimals}f}}%" in hover[rate.name("en")]  # 81,0%, not 81
     assert f"%{{y:,.{count.decimals}f}}<" in hover[count.name("en")]  # a count: no % sign
+
+
+def _compare_spec(compare: str | None) -> dict:
+    return {"metrics": ["online_rate"], "grain": "month", "start": "2026-01-01",
+            "end": "2026-02-28", "group": None, "unit": None, "sectors": [], "channels": [],
+            "chart": "line", "compare": compare, "lang": "en"}  # fmt: skip
+
+
+@pytest.mark.parametrize("compare,jan,feb", [("prev", (None, None), (25.0, 50.0)),
+                                             ("yoy", (None, None), (100.0, -25.0))])  # fmt: skip
+def test_a_comparison_adds_the_period_before_and_the_change(wh, compare, jan, feb):
+    """Feb 2026 is 3 online of 4 (75%), January 1 of 4 (25%), Feb 2025 2 of 2 (100%); December
+    2025 and January 2025 have nothing: no data, and no change, not 0."""
+    from dashboards.explore import figure as draw
+    from dashboards.explore import table
+    from tests.helpers import dossier, load
+
+    def month(prefix: str, day: str, online: int, total: int) -> list[dict]:
+        channels = ["online"] * online + ["direct"] * (total - online)
+        return [dossier(f"{prefix}{i}", "Q1-BENNGHE", f"{day} 09:00", channel=c)
+                for i, c in enumerate(channels)]  # fmt: skip
+
+    load(wh, month("J", "2026-01-15", 1, 4) + month("F", "2026-02-10", 3, 4)
+         + month("Y", "2025-02-10", 2, 2))  # fmt: skip
+    columns, rows = table(_compare_spec(compare))
+    keys = [k for k, _ in columns]
+    assert keys[:3] == ["period", "online_rate", f"online_rate_{compare}"]
+    assert keys[3] == "online_rate_change"
+    by_month = {r["period"]: r for r in rows}
+    for period, (before, change) in (("2026-01-01", jan), ("2026-02-01", feb)):
+        row = by_month[period]
+        assert (row[f"online_rate_{compare}"], row["online_rate_change"]) == (before, change)
+    fig = draw(_compare_spec(compare), rows)
+    label = "Period before" if compare == "prev" else "A year before"
+    names = [t["name"] for t in fig["data"]]
+    assert names == ["Online dossier rate", f"Online dossier rate · {label}"]
+    assert fig["data"][1]["y"] == [None, feb[0]]
+    assert fig["data"][1]["opacity"] < 1 and fig["data"][1]["line"]["dash"] == "solid"

@@ -32,25 +32,29 @@ def test_a_link_opens_every_control_it_names(config):
     sector = next(iter(config.sectors))
     query = {"metrics": "on_time_rate,online_rate", "grain": "quarter", "start": "2025-01-01",
              "end": "2025-12-31", "group": "unit", "unit": "Q1", "sectors": sector,
-             "channels": "online,postal", "chart": "bar"}  # fmt: skip
+             "channels": "online,postal", "chart": "bar", "compare": "yoy"}  # fmt: skip
     values, ignored = _read(config, query)
     assert values == {"metrics": ["on_time_rate", "online_rate"], "grain": "quarter",
                       "start": "2025-01-01", "end": "2025-12-31", "group": "unit", "unit": "Q1",
-                      "sectors": [sector], "channels": ["online", "postal"], "chart": "bar"}  # fmt: skip
+                      "sectors": [sector], "channels": ["online", "postal"], "chart": "bar",
+                      "compare": "yoy"}  # fmt: skip
     assert ignored == []
 
 
 def test_parts_that_do_not_exist_keep_their_default_and_are_named(config):
     query = {"metrics": "online_rate,renamed_rate", "grain": "fortnight", "group": "colour",
-             "sectors": "no_such_sector", "channels": "fax", "chart": "pie", "start": "yesterday"}  # fmt: skip
+             "sectors": "no_such_sector", "channels": "fax", "chart": "pie", "compare": "lastweek",
+             "start": "yesterday"}  # fmt: skip
     values, ignored = _read(config, query)
     base = defaults(TODAY, None)
     assert values["metrics"] == ["online_rate"]
     assert (values["grain"], values["group"], values["chart"]) == ("month", None, "line")
+    assert values["compare"] is None
     assert values["sectors"] == [] and values["channels"] == []
     assert values["start"] == base["start"]
     assert ignored == ["metrics=renamed_rate", "grain=fortnight", "group=colour", "chart=pie",
-                       "sectors=no_such_sector", "channels=fax", "start=yesterday"]  # fmt: skip
+                       "compare=lastweek", "sectors=no_such_sector", "channels=fax",
+                       "start=yesterday"]  # fmt: skip
 
 
 def test_a_unit_outside_the_viewers_scope_falls_back_to_their_own(config):

@@ -1,6 +1,10 @@
 """Breakdown bars (dashboards/_figures.py: bars) keep room for the bars: long names are cut on
 the axis and whole in the hover, and two names alike up to the cut stay two bars."""
 
+from datetime import date
+
+import pytest
+
 from config import load_config
 from dashboards._figures import LABEL_CHARS, bars
 
@@ -32,8 +36,6 @@ def test_count_bars_without_counts_say_no_data_instead_of_empty_axes():
 
 
 def test_trend_hover_writes_the_value_with_the_metrics_decimals_and_unit():
-    from datetime import date
-
     from dashboards._figures import trend
 
     metric = load_config().metrics["on_time_rate"]
@@ -83,3 +85,32 @@ def test_a_bar_just_short_of_its_target_does_not_read_as_the_target():
     assert fig["data"][0]["text"] == ["▲ 97,96%", "▲ 97,4%"]
     fig = ranking(["Bến Thành"], [97.96], ["warning"], metric, "vi", target=98.0)
     assert fig["data"][0]["text"] == ["▲ 97,96%"]
+
+
+# The same cases as the grid's `iocPeriod` (test_boards_browser.py): the two writers agree.
+PERIODS = [("2026-04-01", "quarter", "vi", "Quý 2/2026"), ("2026-04-01", "quarter", "en", "Q2 2026"),
+           ("2026-10-01", "month", "vi", "Tháng 10/2026"), ("2026-10-01", "month", "en", "Oct 2026"),
+           ("2026-01-05", "week", "vi", "Tuần từ 05/01/2026"),
+           ("2026-01-05", "week", "en", "Week of 05 Jan 2026"),
+           ("2026-01-05", "day", "vi", "05/01/2026"), ("2026-01-01", "year", "en", "2026")]  # fmt: skip
+
+
+@pytest.mark.parametrize("start,grain,lang,written", PERIODS)
+def test_a_period_is_written_as_the_grid_writes_it(start, grain, lang, written):
+    from dashboards._format import period
+
+    assert period(date.fromisoformat(start), grain, lang) == written
+
+
+def test_quarters_are_ticked_as_quarters_not_as_the_months_between():
+    from dashboards._figures import trend
+
+    metric = load_config().metrics["on_time_rate"]
+    quarters = [date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1)]
+    fig = trend(quarters, [97.0, 98.0, 99.0], [98.0] * 3, metric, "vi", "Mục tiêu",
+                grain="quarter")  # fmt: skip
+    xaxis = fig["layout"]["xaxis"]
+    assert xaxis["tickvals"] == quarters
+    assert xaxis["ticktext"] == ["Quý 1/2026", "Quý 2/2026", "Quý 3/2026"]
+    monthly = trend(quarters, [97.0, 98.0, 99.0], [98.0] * 3, metric, "vi", "Mục tiêu")
+    assert "tickvals" not in monthly["layout"]["xaxis"]  # months: plotly's date ticks
