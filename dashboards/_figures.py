@@ -256,15 +256,17 @@ def trend(
 
     `projection`: (month, value, low, high) from the last month with data on, drawn as a
     dashed line in its shaded interval (metrics/forecast.py)."""
-    # The value with the metric's decimals and unit, in the page's separators (89,7%).
-    hover = (f"%{{fullData.name}}<br>%{{x|%d/%m/%Y}}: %{{y:,.{metric.decimals}f}}"
+    # The period as written ("Quý 2/2026"), the value with the metric's decimals and unit, in
+    # the page's separators (89,7%).
+    hover = (f"%{{fullData.name}}<br>%{{customdata}}: %{{y:,.{metric.decimals}f}}"
              f"{'%' if metric.is_percent else ''}<extra></extra>")  # fmt: skip
+    written = [fmt.period(p, grain, lang) for p in periods]
     data = [{"type": "scatter", "x": list(periods), "y": list(values), "mode": "lines+markers",
              "name": metric.name(lang), "line": {"color": SERIES[0], "width": 3},
-             "connectgaps": False, "hovertemplate": hover}]
+             "connectgaps": False, "hovertemplate": hover, "customdata": written}]
     if any(v is not None for v in targets):
         data.append({"type": "scatter", "x": list(periods), "y": list(targets), "mode": "lines",
-                     "name": target_label, "hovertemplate": hover,
+                     "name": target_label, "hovertemplate": hover, "customdata": written,
                      "line": {"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"}})
     if projection:
         months = [p[0] for p in projection]
@@ -276,6 +278,7 @@ def trend(
              "fillcolor": "rgba(31, 95, 168, 0.15)"},
             {"type": "scatter", "x": months, "y": [p[1] for p in projection], "mode": "lines",
              "name": projection_label, "hovertemplate": hover,
+             "customdata": [fmt.period(m, "month", lang) for m in months],
              "line": {"color": SERIES[0], "dash": "dot", "width": 3}},
         ]
     return figure(data, merge(

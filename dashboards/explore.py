@@ -120,6 +120,13 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
     return _columns(spec), rows
 
 
+def _written(period: str, grain: str, lang: str) -> str:
+    """A row's period as the grid writes it: "Quý 2/2026"; a range "01/01/2026 – 31/03/2026"."""
+    if grain == "total":
+        return " – ".join(fmt.day(date.fromisoformat(d), lang) for d in period.split(".."))
+    return fmt.period(date.fromisoformat(period), grain, lang)
+
+
 def _compared(trace: dict, values: list, label: str) -> dict:
     """A series' comparison, at the same periods: its colour and style, faded (and thinner)."""
     faded = {**trace, "y": values, "name": f"{trace['name']} · {label}", "opacity": 0.45,
@@ -156,16 +163,16 @@ def figure(spec: dict, rows: list[dict]) -> dict:
     groups = {g: i for i, g in enumerate(dict.fromkeys(g for _, g in series))}
     data = []
     compare = spec.get("compare")
+    written = {r["period"]: _written(r["period"], spec["grain"], lang) for r in rows}
     for (code, g), rs in series.items():
         m = cfg.metrics[code]
         name = " · ".join(x for x in (m.name(lang) if two_metrics or not g else "", g) if x)
         name = name or (m.name(lang) if compare else "")
         color = figs.SERIES[(groups[g] if g else spec["metrics"].index(code)) % len(figs.SERIES)]
         style = spec["metrics"].index(code) % len(figs.DASHES) if g else 0
-        when = "%{x}" if spec["grain"] == "total" else "%{x|%d/%m/%Y}"
         trace = {"x": [r["period"] for r in rs], "y": [r[code] for r in rs], "name": name,
-                 "marker": {"color": color},
-                 "hovertemplate": f"%{{fullData.name}}<br>{when}: %{{y:,.{m.decimals}f}}"
+                 "marker": {"color": color}, "customdata": [written[r["period"]] for r in rs],
+                 "hovertemplate": f"%{{fullData.name}}<br>%{{customdata}}: %{{y:,.{m.decimals}f}}"
                                   f"{'%' if m.is_percent else ''}<extra></extra>"}  # fmt: skip
         if bars:
             trace["marker"]["pattern"] = {"shape": figs.PATTERNS[style]}
@@ -179,7 +186,8 @@ def figure(spec: dict, rows: list[dict]) -> dict:
                                   t(f"explore.{compare}", lang)))  # fmt: skip
     xaxis = {"gridcolor": "#e5e7eb"}
     if spec["grain"] == "total":
-        xaxis["type"] = "category"
+        xaxis.update(type="category", tickmode="array", tickvals=list(written),
+                     ticktext=list(written.values()))  # fmt: skip
     else:
         periods = sorted({date.fromisoformat(r["period"]) for r in rows})
         xaxis.update(figs.period_axis(periods, spec["grain"], lang))
@@ -291,6 +299,7 @@ def layout(lang: str = "vi", **query) -> html.Div:
                                color="secondary"),
                     dbc.Button("SVG", id="explore-svg", size="sm", color="secondary"),
                     html.Span(id="explore-count", className="ms-3 text-muted"),
+                    html.Span(id="explore-shown", className="ms-2 text-muted"),
                     dcc.Download(id="explore-download"),
                     html.Span(id="explore-image-done", hidden=True),
                 ],
@@ -415,20 +424,53 @@ def _filename(spec: dict, ext: str) -> str:
     return f"ioc-{'-'.join(spec['metrics'])[:60]}-{spec['grain']}-{spec['start']}-{spec['end']}.{ext}"
 
 
+def shown(rows: list[dict], grid_rows: list[dict] | None) -> list[dict]:
+    """The table's rows the grid shows, in its order, after its column filters and sort. Only
+    the grid's keys (period, group) are taken from the browser: every value is the server's."""
+    if grid_rows is None:
+        return rows
+    by_key = {(r["period"], r.get("group_code")): r for r in rows}
+    keys = ((g.get("period"), g.get("group_code")) for g in grid_rows if isinstance(g, dict))
+    return [by_key[k] for k in keys if k in by_key]
+
+
 @callback(
     Output("explore-download", "data"),
     Input("explore-csv", "n_clicks"),
     Input("explore-xlsx", "n_clicks"),
     State("explore-spec", "data"),
+    State("explore-grid", "virtualRowData"),
     prevent_initial_call=True,
 )
-def export(_csv, _xlsx, spec):
+def export(_csv, _xlsx, spec, grid_rows):
     if not spec or not spec["metrics"]:
         raise PreventUpdate
     columns, rows = table(spec)
+    exported = shown(rows, grid_rows)
+    meta = _meta(spec)
+    if len(exported) < len(rows):  # the grid's filters left rows out: say so in the file
+        meta.insert(1, ("grid filter", f"{len(exported)} of {len(rows)} rows"))
     if dash.ctx.triggered_id == "explore-xlsx":
-        return dcc.send_bytes(_export.to_xlsx(columns, rows, _meta(spec)), _filename(spec, "xlsx"))
-    return dcc.send_bytes(_export.to_csv(columns, rows, _meta(spec)), _filename(spec, "csv"))
+        return dcc.send_bytes(_export.to_xlsx(columns, exported, meta), _filename(spec, "xlsx"))
+    return dcc.send_bytes(_export.to_csv(columns, exported, meta), _filename(spec, "csv"))
+
+
+# How many rows the grid's filters leave, beside the count: the exports take those.
+clientside_callback(
+    """
+    function(shown, rows, search) {
+        const total = (rows || []).length, left = (shown || []).length;
+        if (!shown || left === total) { return ""; }
+        const en = new URLSearchParams(search || "").get("lang") === "en";
+        return en ? `(${left} shown by the grid's filters; the export takes those)`
+                  : `(bộ lọc của bảng còn ${left} dòng; tệp xuất lấy các dòng này)`;
+    }
+    """,
+    Output("explore-shown", "children"),
+    Input("explore-grid", "virtualRowData"),
+    State("explore-grid", "rowData"),
+    State("_pages_location", "search"),
+)
 
 
 # Images of the chart as it is on screen, drawn by plotly.js in the browser (no server, offline).

@@ -70,7 +70,8 @@ def export_body(unit: str | None, fmt: str = "csv") -> dict:
         "inputs": [{"id": "explore-csv", "property": "n_clicks", "value": 1 if fmt == "csv" else None},
                    {"id": "explore-xlsx", "property": "n_clicks", "value": 1 if fmt == "xlsx" else None}],
         "changedPropIds": [f"explore-{fmt}.n_clicks"],
-        "state": [{"id": "explore-spec", "property": "data", "value": spec(unit)}],
+        "state": [{"id": "explore-spec", "property": "data", "value": spec(unit)},
+                  {"id": "explore-grid", "property": "virtualRowData", "value": None}],
     }  # fmt: skip
 
 

@@ -413,6 +413,15 @@ def test_exports_match_the_screen(demo_app, page: Page, console_errors, tmp_path
     xrow = next(r for r in data_rows if r["Period"] == row["Period"])
     assert xrow[value_col] == float(shown_value.replace(",", ""))
 
+    # Filtered in the grid (January only), the export takes the rows the grid shows.
+    _filter_grid(page, "period", "jan")
+    expect(page.locator("#explore-shown")).to_contain_text("1 shown")
+    with page.expect_download() as dl:
+        page.click("#explore-csv")
+    meta, filtered = _csv_table(Path(dl.value.path()).read_bytes())
+    assert [r["Period"] for r in filtered] == [rows[0]["Period"]] and filtered[0] == rows[0]
+    assert meta["grid filter"] == f"1 of {len(rows)} rows"
+
     for fmt_ in ("png", "svg"):
         with page.expect_download() as dl:
             page.click(f"#explore-{fmt_}")

@@ -111,3 +111,18 @@ def test_a_comparison_adds_the_period_before_and_the_change(wh, compare, jan, fe
     assert names == ["Online dossier rate", f"Online dossier rate · {label}"]
     assert fig["data"][1]["y"] == [None, feb[0]]
     assert fig["data"][1]["opacity"] < 1 and fig["data"][1]["line"]["dash"] == "solid"
+
+
+def test_an_export_takes_the_grids_rows_but_never_its_values():
+    """The browser says which rows its filters and sort leave (their period and group); the
+    values exported are the server's: a forged number in the request changes nothing."""
+    from dashboards.explore import shown
+
+    rows = [{"period": "2026-01-01", "group_code": "Q1", "online_rate": 50.0},
+            {"period": "2026-02-01", "group_code": "Q1", "online_rate": 60.0},
+            {"period": "2026-02-01", "group_code": "Q3", "online_rate": 70.0}]  # fmt: skip
+    grid = [{"period": "2026-02-01", "group_code": "Q3", "online_rate": 99.9},
+            {"period": "2026-01-01", "group_code": "Q1"}, {"period": "1999-01-01"}, "junk"]  # fmt: skip
+    assert shown(rows, grid) == [rows[2], rows[0]]
+    assert shown(rows, None) == rows  # no grid state: every row
+    assert shown(rows, []) == []  # the filters leave nothing: nothing

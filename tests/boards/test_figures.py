@@ -102,7 +102,7 @@ def test_a_period_is_written_as_the_grid_writes_it(start, grain, lang, written):
     assert period(date.fromisoformat(start), grain, lang) == written
 
 
-def test_quarters_are_ticked_as_quarters_not_as_the_months_between():
+def test_quarters_are_ticked_and_hovered_as_quarters_not_as_the_months_between():
     from dashboards._figures import trend
 
     metric = load_config().metrics["on_time_rate"]
@@ -112,5 +112,7 @@ def test_quarters_are_ticked_as_quarters_not_as_the_months_between():
     xaxis = fig["layout"]["xaxis"]
     assert xaxis["tickvals"] == quarters
     assert xaxis["ticktext"] == ["Quý 1/2026", "Quý 2/2026", "Quý 3/2026"]
+    assert all(t["customdata"] == xaxis["ticktext"] for t in fig["data"])  # the hover, too
+    assert "%{customdata}" in fig["data"][0]["hovertemplate"]
     monthly = trend(quarters, [97.0, 98.0, 99.0], [98.0] * 3, metric, "vi", "Mục tiêu")
     assert "tickvals" not in monthly["layout"]["xaxis"]  # months: plotly's date ticks
