@@ -91,7 +91,7 @@ def _explore(group: str | None) -> dict:
             ("explore-range", "end_date", "2026-11-23"), ("explore-group", "value", group),
             ("explore-unit", "value", None), ("explore-sectors", "value", []),
             ("explore-channels", "value", []), ("explore-chart", "value", "line"),
-            ("explore-compare", "value", None)]  # fmt: skip
+            ("explore-compare", "value", None), ("explore-procedures", "value", [])]  # fmt: skip
     outs = [("explore-spec", "data"), ("explore-graph", "figure"), ("explore-grid", "columnDefs"),
             ("explore-grid", "rowData"), ("explore-count", "children"),
             ("explore-error", "children")]  # fmt: skip

@@ -76,7 +76,8 @@ def _explore(rng: random.Random, today: date) -> dict:
     inputs = {"explore-metrics": metrics, "explore-grain": rng.choice(GRAINS),
               "explore-group": rng.choice([None, "unit", "sector", "channel"]),
               "explore-unit": rng.choice(UNITS), "explore-sectors": [], "explore-channels": [],
-              "explore-chart": "line", "explore-compare": None}  # fmt: skip
+              "explore-chart": "line", "explore-compare": None,
+              "explore-procedures": []}  # fmt: skip
     outs = ["explore-spec.data", "explore-graph.figure", "explore-grid.columnDefs",
             "explore-grid.rowData", "explore-count.children", "explore-error.children"]  # fmt: skip
     return {

@@ -1,5 +1,6 @@
 """The explorer's view as URL state, so a view can be bookmarked, shared and reloaded:
-`/explore?metrics=a,b&grain=&start=&end=&group=&unit=&sectors=&channels=&chart=&compare=&lang=`.
+`/explore?metrics=a,b&grain=&start=&end=&group=&unit=&sectors=&procedures=&channels=&chart=`
+(and `compare=`, `lang=`).
 
 The page writes the URL as its controls change (a parameter at its default is left out, so a
 link without dates keeps meaning "the last twelve months"), and reads it when it opens.
@@ -33,6 +34,7 @@ def defaults(today: date, unit: str | None) -> dict:
         "group": None,
         "unit": unit,
         "sectors": [],
+        "procedures": [],
         "channels": [],
         "chart": "line",
         "compare": None,
@@ -75,6 +77,7 @@ def controls_from_query(
         units = keep("unit", [query["unit"]], allowed_unit)
         values["unit"] = units[0] if units else base["unit"]
     for name, known in (("sectors", config.sectors.__contains__),
+                        ("procedures", config.procedures.__contains__),
                         ("channels", CHANNELS.__contains__)):  # fmt: skip
         if name in query:
             values[name] = keep(name, list(split_list(query[name])), known)

@@ -57,8 +57,7 @@ class UnitView:
 
     def explorer_href(self, root: str) -> str:
         """The same figures in the explorer (`dashboards/_explore_link.py`), to compare, filter
-        and export them. It has no procedure filter: a procedure's view opens by procedure
-        within its sector."""
+        and export them."""
         return with_query(
             "/explore",
             {
@@ -68,7 +67,7 @@ class UnitView:
                 "end": self.end.isoformat(),
                 "unit": self.unit if self.unit != root else None,
                 "sectors": self.sector,
-                "group": "procedure" if self.procedure else None,
+                "procedures": self.procedure,
                 "lang": self.lang if self.lang != "vi" else None,
             },
         )

@@ -37,7 +37,7 @@ MAX_SERIES = 12  # the chart draws the largest groups; the grid and exports keep
 
 
 def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
-               lang) -> dict:  # fmt: skip
+               procedures, lang) -> dict:  # fmt: skip
     return {
         "metrics": list(metrics or []),
         "grain": grain or "month",
@@ -46,6 +46,7 @@ def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart
         "group": group or None,
         "unit": unit or None,
         "sectors": list(sectors or []),
+        "procedures": list(procedures or []),
         "channels": list(channels or []),
         "chart": chart or "line",
         "compare": compare if compare in COMPARES else None,
@@ -92,7 +93,8 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
         return [], []
     start, end = date.fromisoformat(spec["start"]), date.fromisoformat(spec["end"])
     by = [spec["group"]] if spec["group"] else []
-    filters = {"unit": spec["unit"], "sectors": spec["sectors"], "channels": spec["channels"]}
+    filters = {"unit": spec["unit"], "sectors": spec["sectors"],
+               "procedures": spec.get("procedures", []), "channels": spec["channels"]}
     frame = query(runtime().warehouse.cursor(), cfg, spec["metrics"], spec["grain"], start, end,
                   filters, by=by, compare=compare is not None, targets=True)  # fmt: skip
     rows = []
@@ -214,6 +216,14 @@ def _units(lang: str, today: date) -> list:
                   key=lambda u: (u.kind != "city", u.kind, u.name(lang)))  # fmt: skip
 
 
+def _procedure_options(lang: str, sectors: list[str]) -> list[dict]:
+    """The procedures to pick from: those of the chosen sectors (all without a sector)."""
+    cfg = runtime().config
+    picked = [p for p in cfg.procedures.values() if not sectors or p.sector_code in sectors]
+    return [{"label": p.name(lang), "value": p.code}
+            for p in sorted(picked, key=lambda p: p.name(lang))]  # fmt: skip
+
+
 def _controls(lang: str, units: list, values: dict) -> html.Div:
     cfg = runtime().config
     return dbc.Row(
@@ -221,7 +231,7 @@ def _controls(lang: str, units: list, values: dict) -> html.Div:
             dbc.Col([dbc.Label(t("metrics", lang)), dcc.Dropdown(
                 id="explore-metrics", multi=True, value=values["metrics"],
                 options=[{"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()])],
-                lg=4),
+                lg=3),
             dbc.Col([dbc.Label(t("grain", lang)), dcc.Dropdown(
                 id="explore-grain", value=values["grain"], clearable=False,
                 options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS])],
@@ -229,7 +239,12 @@ def _controls(lang: str, units: list, values: dict) -> html.Div:
             dbc.Col([dbc.Label(t("period", lang)), dcc.DatePickerRange(
                 id="explore-range", start_date=values["start"], end_date=values["end"],
                 display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
-                first_day_of_week=1)], lg=4),
+                first_day_of_week=1)], lg=3),
+            dbc.Col([dbc.Label(t("explore.compare", lang)), dcc.Dropdown(
+                id="explore-compare", value=values["compare"],
+                placeholder=t("explore.compare.none", lang),
+                options=[{"label": t(f"explore.{c}", lang), "value": c} for c in COMPARES])],
+                lg=2),
             dbc.Col([dbc.Label(t("explore.chart", lang)), dbc.RadioItems(
                 id="explore-chart", value=values["chart"], inline=True,
                 options=[{"label": t("explore.line", lang), "value": "line"},
@@ -245,20 +260,32 @@ def _controls(lang: str, units: list, values: dict) -> html.Div:
                 id="explore-sectors", multi=True, value=values["sectors"],
                 placeholder=t("all", lang),
                 options=[{"label": s.name(lang), "value": c} for c, s in cfg.sectors.items()])],
+                lg=2),
+            dbc.Col([dbc.Label(t("procedures", lang)), dcc.Dropdown(
+                id="explore-procedures", multi=True, value=values["procedures"],
+                placeholder=t("all", lang),
+                options=_procedure_options(lang, values["sectors"]))],
                 lg=3),
             dbc.Col([dbc.Label(t("channels", lang)), dcc.Dropdown(
                 id="explore-channels", multi=True, value=values["channels"],
                 placeholder=t("all", lang),
                 options=[{"label": t(f"channel.{c}", lang), "value": c} for c in CHANNELS])],
                 lg=2),
-            dbc.Col([dbc.Label(t("explore.compare", lang)), dcc.Dropdown(
-                id="explore-compare", value=values["compare"],
-                placeholder=t("explore.compare.none", lang),
-                options=[{"label": t(f"explore.{c}", lang), "value": c} for c in COMPARES])],
-                lg=2),
         ],
         className="g-2 mb-3 explore-controls",
     )
+
+
+@callback(
+    Output("explore-procedures", "options"),
+    Input("explore-sectors", "value"),
+    State("_pages_location", "search"),
+    prevent_initial_call=True,
+)
+def procedure_options(sectors, search):
+    """Picking sectors narrows the procedures to theirs (a picked one outside them stays in
+    the filter, which then finds no data, as the grid says)."""
+    return _procedure_options(lang_of(parse_search(search).get("lang")), list(sectors or []))
 
 
 def _ignored(parts: list[str], lang: str) -> dbc.Alert | None:
@@ -333,6 +360,7 @@ CONTROLS = [
     Input("explore-channels", "value"),
     Input("explore-chart", "value"),
     Input("explore-compare", "value"),
+    Input("explore-procedures", "value"),
 ]
 
 
@@ -346,10 +374,11 @@ CONTROLS = [
     *CONTROLS,
     State("_pages_location", "search"),
 )
-def update(metrics, grain, start, end, group, unit, sectors, channels, chart, compare, search):
+def update(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
+           procedures, search):  # fmt: skip
     lang = lang_of(parse_search(search).get("lang"))
     spec = _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
-                      lang)  # fmt: skip
+                      procedures, lang)  # fmt: skip
     try:
         columns, rows = table(spec)
     except (QueryError, ValueError) as e:
@@ -412,6 +441,7 @@ def _meta(spec: dict) -> list[tuple[str, str]]:
         ("group_by", spec["group"] or ""),
         ("filter unit", spec["unit"] or cfg.root.code),
         ("filter sectors", ",".join(spec["sectors"]) or t("all", lang)),
+        ("filter procedures", ",".join(spec.get("procedures", [])) or t("all", lang)),
         ("filter channels", ",".join(spec["channels"]) or t("all", lang)),
         ("compare", COMPARED.get(spec.get("compare"), "")),
         ("note", ("rates are ratios of sums: value = scale × numerator / denominator; "
@@ -499,12 +529,13 @@ clientside_callback(
 # its focus) or a history entry: a reload, a bookmark or a shared link opens the same view.
 clientside_callback(
     """
-    function(metrics, grain, start, end, group, unit, sectors, channels, chart, compare, base) {
+    function(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
+             procedures, base) {
         const join = v => Array.isArray(v) ? v.join(",") : (v || "");
         const values = {metrics: join(metrics), grain: grain, start: (start || "").slice(0, 10),
                         end: (end || "").slice(0, 10), group: group, unit: unit,
                         sectors: join(sectors), channels: join(channels), chart: chart,
-                        compare: compare};
+                        compare: compare, procedures: join(procedures)};
         const params = new URLSearchParams(window.location.search);
         for (const [k, v] of Object.entries(values)) {
             if (!v || v === join(base[k])) { params.delete(k); } else { params.set(k, v); }

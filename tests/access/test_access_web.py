@@ -57,7 +57,8 @@ def explore_body(unit: str | None) -> dict:
                    {"id": "explore-sectors", "property": "value", "value": []},
                    {"id": "explore-channels", "property": "value", "value": []},
                    {"id": "explore-chart", "property": "value", "value": "line"},
-                   {"id": "explore-compare", "property": "value", "value": None}],
+                   {"id": "explore-compare", "property": "value", "value": None},
+                   {"id": "explore-procedures", "property": "value", "value": []}],
         "changedPropIds": ["explore-unit.value"],
         "state": [{"id": "_pages_location", "property": "search", "value": "?lang=en"}],
     }  # fmt: skip

@@ -341,14 +341,16 @@ def test_the_explorer_compares_with_a_year_before(demo_app, page: Page, console_
 
 
 def test_a_unit_page_opens_its_figures_in_the_explorer(demo_app, page: Page, console_errors):
-    """A department head's view (unit, metric, sector, range) carries over to the explorer."""
-    page.goto(f"{demo_app.url}/units/Q1?metric=online_rate&sector=ho_tich&grain=quarter"
-              "&start=2026-01-01&end=2026-09-30&lang=en")  # fmt: skip
+    """A department head's view (unit, metric, sector, procedure, range) carries over to the
+    explorer."""
+    page.goto(f"{demo_app.url}/units/Q1?metric=online_rate&sector=ho_tich&procedure=1.001193"
+              "&grain=quarter&start=2026-01-01&end=2026-09-30&lang=en")  # fmt: skip
     page.wait_for_selector("#units-trend .main-svg")
     page.click("#units-explore")
     expect(page).to_have_url(re.compile(r"/explore\?"))
     expect(page.locator("#explore-unit")).to_contain_text("District 1")
     expect(page.locator("#explore-sectors")).to_contain_text("Civil status")
+    expect(page.locator("#explore-procedures")).to_contain_text("Birth registration")
     expect(page.locator("#explore-metrics")).to_contain_text("Online dossier rate")
     expect(page.locator("#explore-grain")).to_contain_text("Quarter")
     rows = page.locator("#explore-grid .ag-center-cols-container .ag-row")

@@ -126,3 +126,13 @@ def test_an_export_takes_the_grids_rows_but_never_its_values():
     assert shown(rows, grid) == [rows[2], rows[0]]
     assert shown(rows, None) == rows  # no grid state: every row
     assert shown(rows, []) == []  # the filters leave nothing: nothing
+
+
+def test_picking_sectors_narrows_the_procedures_to_theirs(config):
+    from dashboards.explore import _procedure_options
+
+    civil = {p.code for p in config.procedures.values() if p.sector_code == "ho_tich"}
+    assert {o["value"] for o in _procedure_options("en", ["ho_tich"])} == civil
+    assert len(_procedure_options("en", [])) == len(config.procedures)  # no sector: all
+    names = [o["label"] for o in _procedure_options("en", [])]
+    assert names == sorted(names)

@@ -30,20 +30,23 @@ def test_no_query_opens_the_default_view(config):
 
 def test_a_link_opens_every_control_it_names(config):
     sector = next(iter(config.sectors))
+    procedure = next(p.code for p in config.procedures.values() if p.sector_code == sector)
     query = {"metrics": "on_time_rate,online_rate", "grain": "quarter", "start": "2025-01-01",
              "end": "2025-12-31", "group": "unit", "unit": "Q1", "sectors": sector,
+             "procedures": procedure,
              "channels": "online,postal", "chart": "bar", "compare": "yoy"}  # fmt: skip
     values, ignored = _read(config, query)
     assert values == {"metrics": ["on_time_rate", "online_rate"], "grain": "quarter",
                       "start": "2025-01-01", "end": "2025-12-31", "group": "unit", "unit": "Q1",
-                      "sectors": [sector], "channels": ["online", "postal"], "chart": "bar",
+                      "sectors": [sector], "procedures": [procedure],
+                      "channels": ["online", "postal"], "chart": "bar",
                       "compare": "yoy"}  # fmt: skip
     assert ignored == []
 
 
 def test_parts_that_do_not_exist_keep_their_default_and_are_named(config):
     query = {"metrics": "online_rate,renamed_rate", "grain": "fortnight", "group": "colour",
-             "sectors": "no_such_sector", "channels": "fax", "chart": "pie", "compare": "lastweek",
+             "sectors": "no_such_sector", "procedures": "9.999999", "channels": "fax", "chart": "pie", "compare": "lastweek",
              "start": "yesterday"}  # fmt: skip
     values, ignored = _read(config, query)
     base = defaults(TODAY, None)
@@ -53,7 +56,8 @@ def test_parts_that_do_not_exist_keep_their_default_and_are_named(config):
     assert values["sectors"] == [] and values["channels"] == []
     assert values["start"] == base["start"]
     assert ignored == ["metrics=renamed_rate", "grain=fortnight", "group=colour", "chart=pie",
-                       "compare=lastweek", "sectors=no_such_sector", "channels=fax",
+                       "compare=lastweek", "sectors=no_such_sector", "procedures=9.999999",
+                       "channels=fax",
                        "start=yesterday"]  # fmt: skip
 
 
