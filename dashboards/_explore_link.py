@@ -13,11 +13,12 @@ from datetime import date
 
 from config import Config
 from dashboards._components import split_list
+from metrics.periods import QUERY_GRAINS as GRAINS
 from metrics.periods import add_months
+from metrics.query import DIMENSIONS
+from warehouse.shapes import CHANNELS
 
-GRAINS = ("day", "week", "month", "quarter", "year", "total")
-GROUPS = ("unit", "sector", "procedure", "channel", "source")
-CHANNELS = ("online", "direct", "postal")
+GROUPS = tuple(DIMENSIONS)
 CHARTS = ("line", "bar")
 COMPARES = ("prev", "yoy")  # the bucket (or whole range) before, the same a year before
 DEFAULT_METRICS = ["online_rate"]
