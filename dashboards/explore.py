@@ -312,7 +312,9 @@ def layout(lang: str = "vi", **query) -> html.Div:
             _ignored(ignored, lang),
             _controls(lang, units, values),
             dcc.Store(id="explore-spec"),
-            dcc.Store(id="explore-defaults", data=base),
+            # What the address bar may leave out. Not the unit: a department head's default is
+            # their unit, and their link must open that unit for a reader whose default is not.
+            dcc.Store(id="explore-defaults", data={**base, "unit": None}),
             dcc.Store(id="explore-link"),
             html.Div(id="explore-error"),
             dcc.Graph(id="explore-graph", config=figs.graph_config(

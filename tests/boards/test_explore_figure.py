@@ -136,3 +136,28 @@ def test_picking_sectors_narrows_the_procedures_to_theirs(config):
     assert len(_procedure_options("en", [])) == len(config.procedures)  # no sector: all
     names = [o["label"] for o in _procedure_options("en", [])]
     assert names == sorted(names)
+
+
+def test_a_department_heads_link_names_their_unit():
+    """Their explorer opens on their unit; the link must still say so (left out, it would open
+    the city for a leader), while the other defaults stay out of the address bar."""
+    from dashboards.explore import layout
+    from metrics import scope
+
+    token = scope.set_unit("Q8")
+    try:
+        page = layout("en")
+    finally:
+        scope.reset(token)
+
+    def find(node, id_):
+        if getattr(node, "id", None) == id_:
+            return node
+        for child in getattr(node, "children", None) or []:
+            if not isinstance(child, str) and (hit := find(child, id_)) is not None:
+                return hit
+        return None
+
+    assert find(page, "explore-unit").value == "Q8"
+    left_out = find(page, "explore-defaults").data
+    assert left_out["unit"] is None and left_out["grain"] == "month"
