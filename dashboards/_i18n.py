@@ -168,6 +168,7 @@ TEXT: dict[str, dict[str, str]] = {
     "sources.run_unavailable": {"vi": "Chưa hỗ trợ chạy thủ công", "en": "Manual runs are not available"},
     "sources.quarantine": {"vi": "Dòng bị cách ly", "en": "Quarantined rows"},
     "sources.reason": {"vi": "Lý do", "en": "Reason"},
+    "sources.export": {"vi": "Xuất danh sách (CSV)", "en": "Export the list (CSV)"},
     "sources.raw": {"vi": "Dữ liệu gốc", "en": "Raw row"},
     "sources.batch": {"vi": "Lô", "en": "Batch"},
     "sources.time": {"vi": "Thời điểm", "en": "Time"},

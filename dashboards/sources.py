@@ -8,7 +8,7 @@ scheduler runs), never through SQL here. The table refreshes every few seconds.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dash
 import dash_ag_grid as dag
@@ -24,6 +24,7 @@ from dashboards._components import (
     local,
     parse_search,
 )
+from dashboards._export import to_csv
 from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, number_filter, t
 from dashboards._runtime import runtime
 from metrics.freshness import quarantine_reasons, quarantined
@@ -173,7 +174,14 @@ def layout(lang: str = "vi", **_query) -> html.Div:
             dcc.Interval(id="sources-tick", interval=REFRESH_MS),
             html.Div(id="sources-message"),
             html.Div(feeds_table(lang), id="sources-feeds"),
-            html.H2(t("sources.quarantine", lang), className="h5 mt-4"),
+            html.Div(
+                [html.H2(t("sources.quarantine", lang), className="h5 mb-0"),
+                 dbc.Button(t("sources.export", lang), id="sources-quarantine-csv", size="sm",
+                            color="secondary", outline=True, className="ms-3",
+                            disabled=not quarantined(runtime().warehouse.cursor(), limit=1)),
+                 dcc.Download(id="sources-quarantine-download")],
+                className="d-flex align-items-center mt-4 mb-2",
+            ),
             quarantine_grid(lang),
         ],
         className="container-fluid py-3",
@@ -190,6 +198,37 @@ def layout(lang: str = "vi", **_query) -> html.Div:
 def refresh(_n, search):
     lang = lang_of(parse_search(search).get("lang"))
     return feeds_table(lang), as_of_line(current_freshness(), lang, "sources-as-of")
+
+
+EXPORT_ROWS = 100_000  # the grid shows the newest 1,000; a feed's owner may need them all
+
+
+@callback(
+    Output("sources-quarantine-download", "data"),
+    Input("sources-quarantine-csv", "n_clicks"),
+    State("_pages_location", "search"),
+    prevent_initial_call=True,
+)
+def export_quarantine(n, search):
+    """Every quarantined row (the newest 100,000) with its reason, to send to the feed's owner."""
+    if not n:
+        raise PreventUpdate
+    lang = lang_of(parse_search(search).get("lang"))
+    found = quarantined(runtime().warehouse.cursor(), limit=EXPORT_ROWS + 1)
+    rows = [{**r, "quarantined_at": local(r["quarantined_at"]).isoformat(timespec="seconds"),
+             "reason_text": words(r["reason"], lang)} for r in found[:EXPORT_ROWS]]  # fmt: skip
+    columns = [("batch_id", t("sources.batch", lang)), ("source", t("source", lang)),
+               ("quarantined_at", t("sources.time", lang)), ("reason", "reason"),
+               ("reason_text", t("sources.reason", lang)),
+               ("raw", t("sources.raw", lang))]  # fmt: skip
+    meta = [("title", t("sources.quarantine", lang)),
+            ("generated_at", datetime.now(UTC).isoformat(timespec="seconds")),
+            ("rows", f"{len(rows)}" + (f" (the newest {EXPORT_ROWS}; more are stored)"
+                                       if len(found) > EXPORT_ROWS else "")),
+            ("times", "Asia/Ho_Chi_Minh"),
+            ("reason", "the stored reason code; the next column says it in words")]  # fmt: skip
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return dcc.send_bytes(to_csv(columns, rows, meta), f"ioc-quarantine-{stamp}.csv")
 
 
 def _run_in_background(name: str) -> bool:

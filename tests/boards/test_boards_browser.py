@@ -367,6 +367,31 @@ def test_the_sources_page_describes_feeds_in_the_viewers_language(demo_app, page
     expect(page.locator("#sources-quarantine .ag-paging-page-size")).to_contain_text("25")
 
 
+def test_the_quarantine_exports_with_its_reasons(demo_app, page: Page, console_errors):
+    """A feed's owner gets every quarantined row with the stored reason and its words, as the
+    grid lists them (newest first)."""
+    folder = demo_app.data_dir / "demo" / "exports"
+    lines = min(folder.glob("ho-so_*.csv")).read_text(encoding="utf-8-sig").splitlines()
+    fields = lines[1].split(";")
+    fields[0], fields[4] = "QUARANTINE-TEST-1", "not a date"  # the receipt time
+    (folder / "ho-so_quarantine-test.csv").write_text(f"{lines[0]}\n{';'.join(fields)}\n",
+                                                       "utf-8-sig")  # fmt: skip
+    status, body = _post(f"{demo_app.url}/api/feeds/demo_justice_desk/run", cli_headers(demo_app))
+    assert status == 200, body
+    page.goto(f"{demo_app.url}/sources?lang=en")
+    page.wait_for_selector("#sources-quarantine .ag-row")
+    first = page.locator('#sources-quarantine .ag-row[row-index="0"]').first
+    batch = first.locator('[col-id="batch_id"]').inner_text()
+    reason = first.locator('[col-id="reason"]').inner_text()
+    total = page.locator("#sources-quarantine .ag-paging-row-summary-panel").inner_text()
+    name, meta, rows = _csv_download(page, "#sources-quarantine-csv")
+    assert name.startswith("ioc-quarantine-")
+    assert len(rows) == int(meta["rows"]) == int(total.split()[-1].replace(",", ""))
+    assert (rows[0]["Batch"], rows[0]["Reason"]) == (batch, reason)
+    assert rows[0]["reason"] and "QUARANTINE-TEST-1" in rows[0]["Raw row"]
+    assert console_errors == []
+
+
 def _csv_table(data: bytes) -> tuple[dict[str, str], list[dict[str, str]]]:
     text = data.decode("utf-8-sig")
     meta, body = {}, []
@@ -379,6 +404,13 @@ def _csv_table(data: bytes) -> tuple[dict[str, str], list[dict[str, str]]]:
     return meta, list(csv.DictReader(io.StringIO("\n".join(body))))
 
 
+def _csv_download(page: Page, button: str) -> tuple[str, dict[str, str], list[dict[str, str]]]:
+    """Click an export button as a person does: the file's name, metadata and rows."""
+    with page.expect_download() as dl:
+        page.click(button)
+    return (dl.value.suggested_filename, *_csv_table(Path(dl.value.path()).read_bytes()))
+
+
 def test_exports_match_the_screen(demo_app, page: Page, console_errors, tmp_path):
     page.goto(f"{demo_app.url}/explore?lang=en")
     page.wait_for_selector("#explore-grid .ag-row")
@@ -387,10 +419,8 @@ def test_exports_match_the_screen(demo_app, page: Page, console_errors, tmp_path
     shown_den = first.locator('[col-id="online_rate_den"]').inner_text()
     shown_period = first.locator('[col-id="period"]').inner_text()
 
-    with page.expect_download() as dl:
-        page.click("#explore-csv")
-    meta, rows = _csv_table(Path(dl.value.path()).read_bytes())
-    assert dl.value.suggested_filename.endswith(".csv")
+    name, meta, rows = _csv_download(page, "#explore-csv")
+    assert name.endswith(".csv")
     assert meta["data_as_of"] and "metric online_rate" in meta and meta["filter unit"] == "HCM"
     # The export keeps ISO dates (2026-01-01); the grid writes them for people (Jan 2026).
     labels = page.evaluate(
@@ -418,9 +448,7 @@ def test_exports_match_the_screen(demo_app, page: Page, console_errors, tmp_path
     # Filtered in the grid (January only), the export takes the rows the grid shows.
     _filter_grid(page, "period", "jan")
     expect(page.locator("#explore-shown")).to_contain_text("1 shown")
-    with page.expect_download() as dl:
-        page.click("#explore-csv")
-    meta, filtered = _csv_table(Path(dl.value.path()).read_bytes())
+    _, meta, filtered = _csv_download(page, "#explore-csv")
     assert [r["Period"] for r in filtered] == [rows[0]["Period"]] and filtered[0] == rows[0]
     assert meta["grid filter"] == f"1 of {len(rows)} rows"
 
