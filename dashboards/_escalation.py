@@ -166,7 +166,7 @@ def card(e: Escalation, v: UnitView, lang: str) -> dbc.Card:
         ])]  # fmt: skip
     head = [html.Span(t("sla.title", lang), className="fw-bold"),
             html.Span(when, className="text-muted small ms-2"),
-            dbc.Button(t("sla.export", lang), id="units-sla-export", size="sm", color="secondary",
+            dbc.Button(t("export_list", lang), id="units-sla-export", size="sm", color="secondary",
                        outline=True, className="ms-3", disabled=total == 0),
             dcc.Download(id="units-sla-download")]  # fmt: skip
     return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body, className="p-2")],

@@ -232,13 +232,13 @@ def ranking(
     return figure([trace], layout)
 
 
-def period_axis(periods: Sequence[date], grain: str, lang: str) -> dict:
-    """An x axis of quarters or years ticked as people write them ("Quý 2/2026"), one tick per
-    bucket: plotly's own date ticks would name months ("Th4 2026") between them."""
-    if grain not in ("quarter", "year"):
+def period_axis(written: Mapping, grain: str) -> dict:
+    """An x axis of quarters, years or whole ranges ticked as `written` ({x: "Quý 2/2026"}),
+    one tick per bucket: plotly's own date ticks would name months ("Th4 2026") between them.
+    Days, weeks and months keep plotly's ticks."""
+    if grain not in ("quarter", "year", "total"):
         return {}
-    return {"tickmode": "array", "tickvals": list(periods),
-            "ticktext": [fmt.period(p, grain, lang) for p in periods]}  # fmt: skip
+    return {"tickmode": "array", "tickvals": list(written), "ticktext": list(written.values())}
 
 
 def trend(
@@ -288,7 +288,7 @@ def trend(
         legend={"orientation": "h", "y": 1.12, "x": 0, "traceorder": "normal"},
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
         separators=separators(lang),
-        xaxis=period_axis(periods, grain, lang),
+        xaxis=period_axis(dict(zip(periods, written, strict=True)), grain),
         yaxis={"ticksuffix": "%" if metric.is_percent else "", "rangemode": "tozero"},
     ))  # fmt: skip
 

@@ -27,6 +27,7 @@ TEXT: dict[str, dict[str, str]] = {
     "target": {"vi": "Mục tiêu", "en": "Target"},
     "no_target": {"vi": "chưa có mục tiêu", "en": "no target"},
     "vs_prev": {"vi": "so với kỳ trước", "en": "vs previous period"},
+    "export_list": {"vi": "Xuất danh sách (CSV)", "en": "Export the list (CSV)"},
     "of": {"vi": "trên", "en": "of"},
     "metric": {"vi": "Chỉ tiêu", "en": "Metric"},
     "metrics": {"vi": "Chỉ tiêu", "en": "Metrics"},
@@ -128,7 +129,6 @@ TEXT: dict[str, dict[str, str]] = {
     "sla.shown": {"vi": "hiển thị {shown} hồ sơ quá hạn lâu nhất trên {total}",
                   "en": "showing the {shown} most overdue of {total}"},
     "sla.see": {"vi": "Xem danh sách", "en": "See the list"},
-    "sla.export": {"vi": "Xuất danh sách (CSV)", "en": "Export the list (CSV)"},
     # explore
     "explore.title": {"vi": "Phân tích dữ liệu", "en": "Data explorer"},
     "explore.group_by": {"vi": "Nhóm theo", "en": "Group by"},
@@ -168,7 +168,6 @@ TEXT: dict[str, dict[str, str]] = {
     "sources.run_unavailable": {"vi": "Chưa hỗ trợ chạy thủ công", "en": "Manual runs are not available"},
     "sources.quarantine": {"vi": "Dòng bị cách ly", "en": "Quarantined rows"},
     "sources.reason": {"vi": "Lý do", "en": "Reason"},
-    "sources.export": {"vi": "Xuất danh sách (CSV)", "en": "Export the list (CSV)"},
     "sources.raw": {"vi": "Dữ liệu gốc", "en": "Raw row"},
     "sources.batch": {"vi": "Lô", "en": "Batch"},
     "sources.time": {"vi": "Thời điểm", "en": "Time"},

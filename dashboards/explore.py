@@ -186,13 +186,9 @@ def figure(spec: dict, rows: list[dict]) -> dict:
         if compare:
             data.append(_compared(trace, [r[f"{code}_{compare}"] for r in rs],
                                   t(f"explore.{compare}", lang)))  # fmt: skip
-    xaxis = {"gridcolor": "#e5e7eb"}
+    xaxis = {"gridcolor": "#e5e7eb", **figs.period_axis(written, spec["grain"])}
     if spec["grain"] == "total":
-        xaxis.update(type="category", tickmode="array", tickvals=list(written),
-                     ticktext=list(written.values()))  # fmt: skip
-    else:
-        periods = sorted({date.fromisoformat(r["period"]) for r in rows})
-        xaxis.update(figs.period_axis(periods, spec["grain"], lang))
+        xaxis["type"] = "category"
     return figs.figure(data, {
         "template": figs.template(),
         "margin": {"l": 50, "r": 10, "t": 30, "b": 40},

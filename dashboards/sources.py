@@ -125,13 +125,28 @@ def feeds_table(lang: str) -> dbc.Table:
                      id="sources-table")  # fmt: skip
 
 
-def quarantine_grid(lang: str) -> html.Div:
-    cur = runtime().warehouse.cursor()
-    rows = [
+def _quarantine_rows(lang: str) -> list[dict]:
+    """The newest 1,000 quarantined rows, as the grid shows them."""
+    return [
         {**r, "quarantined_at": fmt.moment(local(r["quarantined_at"]), lang),
          "reason": words(r["reason"], lang)}
-        for r in quarantined(cur, limit=1000)
+        for r in quarantined(runtime().warehouse.cursor(), limit=1000)
     ]  # fmt: skip
+
+
+def _quarantine_head(lang: str, rows: list[dict]) -> html.Div:
+    return html.Div(
+        [html.H2(t("sources.quarantine", lang), className="h5 mb-0"),
+         dbc.Button(t("export_list", lang), id="sources-quarantine-csv", size="sm",
+                    color="secondary", outline=True, className="ms-3", disabled=not rows),
+         dcc.Download(id="sources-quarantine-download")],
+        className="d-flex align-items-center mt-4 mb-2",
+    )  # fmt: skip
+
+
+def quarantine_grid(lang: str, rows: list[dict] | None = None) -> html.Div:
+    cur = runtime().warehouse.cursor()
+    rows = _quarantine_rows(lang) if rows is None else rows
     reasons = quarantine_reasons(cur)[:8]
     summary = html.Ul(
         [html.Li(f"{src} · {words(reason, lang)}: {fmt.number(n, 0, lang)}")
@@ -163,6 +178,7 @@ def quarantine_grid(lang: str) -> html.Div:
 
 def layout(lang: str = "vi", **_query) -> html.Div:
     lang = lang_of(lang)
+    quarantine = _quarantine_rows(lang)  # read once: the grid, and whether to offer an export
     return html.Div(
         [
             html.Div(
@@ -174,15 +190,8 @@ def layout(lang: str = "vi", **_query) -> html.Div:
             dcc.Interval(id="sources-tick", interval=REFRESH_MS),
             html.Div(id="sources-message"),
             html.Div(feeds_table(lang), id="sources-feeds"),
-            html.Div(
-                [html.H2(t("sources.quarantine", lang), className="h5 mb-0"),
-                 dbc.Button(t("sources.export", lang), id="sources-quarantine-csv", size="sm",
-                            color="secondary", outline=True, className="ms-3",
-                            disabled=not quarantined(runtime().warehouse.cursor(), limit=1)),
-                 dcc.Download(id="sources-quarantine-download")],
-                className="d-flex align-items-center mt-4 mb-2",
-            ),
-            quarantine_grid(lang),
+            _quarantine_head(lang, quarantine),
+            quarantine_grid(lang, quarantine),
         ],
         className="container-fluid py-3",
     )
