@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from bench.dash_client import overdue_request, router_request
+from bench.dash_client import opening_view_data, overdue_request, programmes_request, router_request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -105,15 +105,15 @@ def _explore(group: str | None) -> dict:
 
 
 def _overdue(unit: str) -> dict:
-    view = {"unit": unit, "metric": "on_time_rate", "grain": "month", "start": "2025-12-01",
-            "end": "2026-11-23", "sector": None, "procedure": None, "lang": "vi"}  # fmt: skip
-    return overdue_request(view, [{"colId": "days_late", "sort": "desc"}])
+    return overdue_request(opening_view_data(unit), [{"colId": "days_late", "sort": "desc"}])
 
 
 CASES = {
     "page /wall": router_request("/wall", "?kiosk=1"),
     "page /units/HCM": router_request("/units/HCM"),
     "page /units/Q1-BENNGHE (ward)": router_request("/units/Q1-BENNGHE"),
+    "units programmes section (HCM)": programmes_request(opening_view_data("HCM")),
+    "units programmes section (ward)": programmes_request(opening_view_data("Q1-BENNGHE")),
     "page /explore": router_request("/explore"),
     "page /sources": router_request("/sources"),
     "page /alerts": router_request("/alerts"),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from dashboards._runtime import local_today
+from dashboards._view import opening_view
+
 
 def router_request(path: str, search: str = "") -> dict:
     """The body of the POST /_dash-update-component that renders the page at `path`?`search`."""
@@ -41,3 +46,18 @@ def overdue_request(view: dict, sort: list[dict] | None = None) -> dict:
             {"id": "_pages_location", "property": "search", "value": ""},
         ],
     }
+
+
+def programmes_request(view: dict) -> dict:
+    """The body that asks the drill-down for its programmes section, sent once the page is drawn."""
+    return {
+        "output": "units-programmes-slot.children",
+        "outputs": {"id": "units-programmes-slot", "property": "children"},
+        "inputs": [{"id": "units-view", "property": "data", "value": view}],
+        "changedPropIds": ["units-view.data"],
+    }
+
+
+def opening_view_data(unit: str, today: date | None = None) -> dict:
+    """The view store of `/units/<unit>` as it opens (today, local): what its later callbacks send."""
+    return opening_view(unit, today or local_today()).to_json()

@@ -41,7 +41,8 @@ from pathlib import Path
 
 import requests
 
-from bench.dash_client import overdue_request, router_request
+from bench.dash_client import opening_view_data, overdue_request, programmes_request, router_request
+from dashboards._runtime import local_today
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -92,11 +93,6 @@ def _explore(rng: random.Random, today: date) -> dict:
     }  # fmt: skip
 
 
-def _overdue(unit: str, today: date) -> dict:
-    view = {"unit": unit, "metric": "on_time_rate", "grain": "month",
-            "start": (today - timedelta(days=330)).replace(day=1).isoformat(),
-            "end": today.isoformat(), "sector": None, "procedure": None, "lang": "vi"}  # fmt: skip
-    return overdue_request(view)
 
 
 class Recorder:
@@ -164,15 +160,17 @@ def analyst(url: str, user: str, password: str, rec: Recorder, until: float, see
                        "csrf_token": s.cookies.get("_csrf_token", "")}))  # fmt: skip
     if r is None or r.status_code != 302:
         return
-    today = (datetime.now(UTC) + timedelta(hours=7)).date()
+    today = local_today()
     while time.monotonic() < until:
         action = rng.random()
         if action < 0.5:
             rec.call("explore", lambda: _post(s, url, _explore(rng, today)))
         elif action < 0.8:
             unit = rng.choice(UNITS[1:])
+            view = opening_view_data(unit, today)  # what the drawn page sends next
             rec.call("units_page", lambda u=unit: _post(s, url, router_request(f"/units/{u}")))
-            rec.call("units_overdue", lambda u=unit: _post(s, url, _overdue(u, today)))
+            rec.call("units_programmes", lambda v=view: _post(s, url, programmes_request(v)))
+            rec.call("units_overdue", lambda v=view: _post(s, url, overdue_request(v)))
         else:
             rec.call("home_page", lambda: _post(s, url, router_request("/")))
         time.sleep(rng.uniform(1, 3))

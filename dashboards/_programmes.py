@@ -57,6 +57,7 @@ HEAT_DAYS = 90  # the heat map covers the last 90 days
 REGISTRY_LATE = timedelta(hours=3)
 TEXT: dict[str, dict[str, str]] = {
     "title": {"vi": "Chương trình chuyển đổi số", "en": "Digital-government programmes"},
+    "loading": {"vi": "Đang tải…", "en": "Loading…"},
     "qr": {"vi": "Nộp hồ sơ qua mã QR (cấp xã)", "en": "QR-code submission (communes)"},
     "dti": {"vi": "Chỉ số DTI của các sở", "en": "DTI of departments"},
     "forms": {"vi": "Đơn giản hóa biểu mẫu", "en": "Simpler forms"},
@@ -532,10 +533,21 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     blocks.append(dbc.Col([html.H6(tx("no_paper", lang)),
                            _metric_kv(row, "e_result_only_rate", lang, "units-prog-no-paper")],
                           lg=6))  # fmt: skip
+    return _section_card(dbc.Row(blocks, className="g-3"), lang, "units-programmes")
+
+
+def units_placeholder(lang: str) -> dbc.Card:
+    """What the section's place shows until its callback fills it (a Grafana panel loading)."""
+    return _section_card(html.Div([dbc.Spinner(size="sm", spinner_class_name="me-2"),
+                                   tx("loading", lang)], className="text-muted"),
+                         lang, "units-programmes-loading")  # fmt: skip
+
+
+def _section_card(body, lang: str, id_: str) -> dbc.Card:
     return dbc.Card(
         [dbc.CardHeader(html.Span(tx("title", lang), className="fw-bold")),
-         dbc.CardBody(dbc.Row(blocks, className="g-3"), className="p-3")],
-        className="mb-3", id="units-programmes",
+         dbc.CardBody(body, className="p-3")],
+        className="mb-3", id=id_,
     )  # fmt: skip
 
 

@@ -82,6 +82,16 @@ class UnitView:
         return cls(**{**d, "start": date.fromisoformat(d["start"]), "end": date.fromisoformat(d["end"])})
 
 
+def default_start(end: date) -> date:
+    """A view's first day when its URL names none: the twelve months to `end`."""
+    return add_months(end.replace(day=1), -11)
+
+
+def opening_view(unit: str, today: date) -> UnitView:
+    """The view `/units/<unit>` opens with, its URL naming nothing else."""
+    return UnitView(unit, DEFAULT_METRIC, DEFAULT_GRAIN, default_start(today), today)
+
+
 def view_from_query(config: Config, unit: str, q: dict[str, Any], today: date) -> UnitView:
     """The view a URL asks for, checked against the configuration (KeyError/ValueError if not)."""
     if unit not in config.unit_codes():
@@ -93,9 +103,7 @@ def view_from_query(config: Config, unit: str, q: dict[str, Any], today: date) -
     if grain not in QUERY_GRAINS or grain == "total":
         raise ValueError(f"unknown grain {grain!r}")
     end = date.fromisoformat(q["end"]) if q.get("end") else today
-    start = (
-        date.fromisoformat(q["start"]) if q.get("start") else add_months(end.replace(day=1), -11)
-    )
+    start = date.fromisoformat(q["start"]) if q.get("start") else default_start(end)
     if end < start:
         raise ValueError("the end date is before the start date")
     sector = q.get("sector") or None

@@ -129,7 +129,7 @@ def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> int:
             if stale():
                 break
             with server.test_request_context(f"/units/{code or ''}"):
-                units.layout(code, **args)
+                units.warm(code, args)
             pages += 1
     return pages
 

@@ -31,6 +31,7 @@ from dashboards._components import (
 )
 from dashboards._i18n import grid_options, lang_of, t
 from dashboards._parallel import gather
+from dashboards._programmes import units_placeholder
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
@@ -287,9 +288,8 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     by_sector = not v.sector and not v.procedure
     # Every clickable graph is always in the layout (hidden when it does not apply), so the
     # navigation callback always has all its inputs.
-    (programmes, (trend, outlook), summary, children_fig, peers_fig, sector_fig,
+    ((trend, outlook), summary, children_fig, peers_fig, sector_fig,
      procedure_fig, freshness, sla) = gather(
-        lambda: programmes_section(v.unit, v.start, v.end, lang),  # issue 8: _programmes.py
         lambda: _trend(v, lang),
         lambda: _summary(v, lang),
         lambda: _by_unit(v, v.unit, lang) if has_children else None,
@@ -340,7 +340,9 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             _controls(v, lang),
             dbc.Row(sections),
             dbc.Row(grid),
-            programmes,
+            # Below the fold and ~half of a cold page's reads: filled by `programmes` after the
+            # page paints, so the figures above come first (issue 6).
+            html.Div(units_placeholder(lang), id="units-programmes-slot"),
             escalation.card(sla, v, lang) if sla is not None else None,
             _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
                                              _overdue_grid(v, lang)]),
@@ -394,6 +396,31 @@ def navigate(metric, grain, start, end, child, peer, sector, procedure, data):
     if new == v:
         raise PreventUpdate
     return new.href()
+
+
+@callback(
+    Output("units-programmes-slot", "children"),
+    Input("units-view", "data"),
+)
+def programmes(data):
+    """The programmes section of the page's view (issue 8), as soon as the page is drawn."""
+    cfg = runtime().config
+    try:
+        v = UnitView.from_json(data)
+    except (KeyError, TypeError, ValueError):  # not a view this page wrote
+        raise PreventUpdate from None
+    if v.unit not in cfg.unit_codes():
+        raise PreventUpdate
+    scope.check_unit(cfg, v.unit)  # a forged view of another unit: 403, as the overdue list
+    return programmes_section(v.unit, v.start, v.end, lang_of(v.lang))
+
+
+def warm(code: str | None, args: dict[str, str]) -> None:
+    """Compute what a first open of this view computes, both callbacks (the cache warm-up)."""
+    layout(code, **args)
+    cfg = runtime().config
+    v = view_from_query(cfg, code or cfg.root.code, args, local_today())
+    programmes_section(v.unit, v.start, v.end, lang_of(args.get("lang")))
 
 
 def _when(ts, lang: str) -> str:

@@ -131,7 +131,9 @@ def test_every_units_page_as_it_first_opens_is_warm_after_a_load(wh, server, con
     misses = CACHE.misses
     for code in ("Q8", "Q1-BENTHANH", "SO-TP"):
         with server.test_request_context(f"/units/{code}"):
-            units.layout(code, lang="en")
+            page = units.layout(code, lang="en")
+            view = page["units-view"].data  # the store the page's second callback reads
+            assert "units-prog-" in str(units.programmes(view))
     with server.test_request_context("/units/HCM"):
         units.layout("HCM", sector=next(iter(config.sectors)))
     assert CACHE.misses == misses
