@@ -18,6 +18,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboards import _format as fmt
+from dashboards import _html_json as hj
 from dashboards._components import label, local, parse_search
 from dashboards._export import to_csv
 from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, t
@@ -82,23 +83,21 @@ def strip(e: Escalation, lang: str) -> html.Div:
     )  # fmt: skip
 
 
-def _per_child(e: Escalation, v: UnitView, lang: str) -> dbc.Table | None:
+def _per_child(e: Escalation, v: UnitView, lang: str) -> dict | None:
     if e.by_child.height == 0 or e.by_child["unit_code"].to_list() == [v.unit]:
         return None
-    head = html.Thead(html.Tr(
-        [html.Th(t("unit", lang))]
-        + [html.Th([html.Span(fmt.STATUS_ICON[s], className=f"status-icon status-{s}"),
-                    t(f"sla.word.{level}", lang)], className="text-end")
-           for level, s in LEVELS]
-    ))  # fmt: skip
-    body = html.Tbody([
-        html.Tr([html.Td(label("unit", r["unit_code"], lang))]
-                + [html.Td(fmt.number(r[level], 0, lang), className="text-end")
-                   for level, _ in LEVELS])
-        for r in e.by_child.iter_rows(named=True)
-    ])  # fmt: skip
-    return dbc.Table([head, body], size="sm", striped=True, className="sla-table mb-2",
-                     id="units-sla-by-child")  # fmt: skip
+    # As JSON (`_html_json`): at the city level ~130 cells, ~5 ms a page view as components.
+    head = [t("unit", lang)] + [
+        hj.element("Th", [hj.element("Span", fmt.STATUS_ICON[s], className=f"status-icon status-{s}"),
+                          t(f"sla.word.{level}", lang)], className="text-end")
+        for level, s in LEVELS
+    ]  # fmt: skip
+    rows = [[label("unit", r["unit_code"], lang)]
+            + [hj.element("Td", fmt.number(r[level], 0, lang), className="text-end")
+               for level, _ in LEVELS]
+            for r in e.by_child.iter_rows(named=True)]  # fmt: skip
+    return hj.table(head, rows, "units-sla-by-child", "",
+                    class_name="table table-sm table-striped sla-table mb-2")
 
 
 def _hours(hours: float, lang: str) -> str:

@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboards import _figures as figs
 from dashboards import _format as fmt
+from dashboards import _html_json as hj
 from dashboards._components import (
     as_of_line,
     current_freshness,
@@ -394,26 +395,6 @@ def _metric_kv(frame_row: dict, code: str, lang: str, id_: str) -> html.Div:
                     className="prog-kv")  # fmt: skip
 
 
-def _html(tag: str, children, **props) -> dict:
-    """`html.<tag>(children, **props)` as the JSON Dash sends for it (the browser renders the
-    same element): a plain dict costs no validated component constructor and no
-    `to_plotly_json` call per request."""
-    return {"type": tag, "namespace": "dash_html_components", "props": {"children": children, **props}}
-
-
-def _table(headers: list[str], rows: list[list], id_: str, empty: str) -> dict:
-    """A striped table (`<table id=id_>`, a header row, one `<tr>` of `<td>`s per row), as the
-    JSON of the html.Table/Thead/Tbody/Tr/Th/Td tree: the tables here have up to ~600 cells, and
-    a component object per cell cost ~12 ms a page view (tests/programmes/test_programmes_cache.py
-    checks it is the same JSON). Without rows, the `empty` text instead of a bare header row."""
-    if not rows:
-        return _html("Div", empty, id=id_, className="small text-muted")
-    return _html("Table", [
-        _html("Thead", _html("Tr", [_html("Th", h) for h in headers])),
-        _html("Tbody", [_html("Tr", [_html("Td", c) for c in r]) for r in rows]),
-    ], id=id_, className="table table-sm table-striped mb-0")  # fmt: skip
-
-
 def viewer() -> tuple[str | None, str | None]:
     """(role, unit) of whoever makes this request, from access control when it is installed;
     (None, None) otherwise — the most restricted view of personal fields."""
@@ -483,7 +464,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
                 fmt.metric_value(cfg.metrics["dti_index"],
                                  table["dti"][0] if kind == "department" and table.height else average,
                                  lang), "units-prog-dti"),
-            html.Div(_table([tx("department", lang), "DTI", "±",
+            html.Div(hj.table([tx("department", lang), "DTI", "±",
                              *[cfg.measures[c].name_vi if lang == "vi" else cfg.measures[c].name_en
                                for c in DTI_COMPONENTS]], rows, "units-prog-dti-table",
                             fmt.NO_DATA[lang]),
@@ -507,7 +488,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
             html.Div(f"{short.height} {tx('short', lang)}" if forms.height else "",
                      className="small mb-1", id="units-prog-forms-short"),
             # No forms reported is no data, not "every procedure meets the target".
-            html.Div(_table([t("procedure", lang), tx("department", lang), tx("fields_before", lang),
+            html.Div(hj.table([t("procedure", lang), tx("department", lang), tx("fields_before", lang),
                              tx("fields_after", lang), tx("reduction", lang)], rows,
                             "units-prog-forms-table",
                             tx("none_short", lang) if forms.height else fmt.NO_DATA[lang]),
@@ -647,7 +628,7 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
                        color="secondary", outline=True),
             dcc.Download(id="units-prog-cases-download"),
         ], className="d-flex align-items-center mt-2 mb-1"),
-        html.Div(_table([tx("ward", lang), tx("group", lang), tx("age", lang), tx("status", lang),
+        html.Div(hj.table([tx("ward", lang), tx("group", lang), tx("age", lang), tx("status", lang),
                          tx("solution", lang), tx("owner", lang), tx("due", lang),
                          t("units.days_late", lang), tx("name", lang), tx("birth", lang),
                          tx("id", lang)], rows, "units-prog-cases-table",
@@ -669,7 +650,7 @@ def _per_commune(unit: str, start: date, end: date, lang: str) -> html.Div:
             if r["unit_code"] != unit]  # fmt: skip
     return html.Div([
         html.Div(tx("per_commune", lang), className="small text-muted mt-2"),
-        _table([tx("ward", lang), tx("qr_count", lang), "QR %", tx("after_hours", lang)], rows,
+        hj.table([tx("ward", lang), tx("qr_count", lang), "QR %", tx("after_hours", lang)], rows,
                "units-prog-qr-communes", fmt.NO_DATA[lang]),
     ])  # fmt: skip
 
@@ -689,7 +670,7 @@ def _forms_by_department(lang: str) -> html.Div:
             if r["form_field_reduction"] is not None]  # fmt: skip
     return html.Div([
         html.Div(tx("by_department", lang), className="small text-muted"),
-        html.Div(_table([tx("department", lang), tx("reduction", lang), tx("status", lang)], rows,
+        html.Div(hj.table([tx("department", lang), tx("reduction", lang), tx("status", lang)], rows,
                         "units-prog-forms-departments", fmt.NO_DATA[lang]), style={"maxHeight": "220px",
                                                                 "overflowY": "auto"}),
     ], className="mb-2")  # fmt: skip

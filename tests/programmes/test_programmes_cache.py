@@ -214,7 +214,7 @@ def test_a_load_changes_the_city_pages_case_figures_and_tables(wh, section):
 def test_the_table_json_is_the_html_table_components_json():
     from dash import html
 
-    from dashboards._programmes import _table
+    from dashboards._html_json import table as _table
 
     headers, rows = ["A", "B"], [["1", "x"], ["2", None], ["3", ""]]
     expected = html.Table(
@@ -228,6 +228,19 @@ def test_the_table_json_is_the_html_table_components_json():
     none = html.Div("không có dữ liệu", id="t", className="small text-muted")
     assert json.loads(to_json_plotly(_table(headers, [], "t", "không có dữ liệu"))) == json.loads(
         to_json_plotly(none))  # fmt: skip
+    # A header or a cell given whole, with its own class and children (the escalation's table).
+    from dashboards._html_json import element
+
+    th = element("Th", [element("Span", "✖", className="status-icon"), "Đỏ"], className="text-end")
+    td = element("Td", "12", className="text-end")
+    expected = html.Table(
+        [html.Thead(html.Tr([html.Th("A"), html.Th([html.Span("✖", className="status-icon"), "Đỏ"],
+                                                   className="text-end")])),
+         html.Tbody([html.Tr([html.Td("Q1"), html.Td("12", className="text-end")])])],
+        className="sla-table", id="t",
+    )  # fmt: skip
+    got = _table(["A", th], [["Q1", td]], "t", "", class_name="sla-table")
+    assert json.loads(to_json_plotly(got)) == json.loads(to_json_plotly(expected))
 
 
 def test_an_empty_warehouse_says_no_data_instead_of_empty_tables_or_met_targets(section):
