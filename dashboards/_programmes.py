@@ -59,6 +59,10 @@ REGISTRY_LATE = timedelta(hours=3)
 TEXT: dict[str, dict[str, str]] = {
     "title": {"vi": "Chương trình chuyển đổi số", "en": "Digital-government programmes"},
     "loading": {"vi": "Đang tải…", "en": "Loading…"},
+    "failed": {"vi": "Không đọc được phần này. Các số liệu khác trên trang vẫn đúng; tải lại trang "
+                     "để thử lại.",
+               "en": "This section could not be read. The other figures on the page stand; "
+                     "reload the page to try again."},
     "qr": {"vi": "Nộp hồ sơ qua mã QR (cấp xã)", "en": "QR-code submission (communes)"},
     "dti": {"vi": "Chỉ số DTI của các sở", "en": "DTI of departments"},
     "forms": {"vi": "Đơn giản hóa biểu mẫu", "en": "Simpler forms"},
@@ -522,6 +526,12 @@ def units_placeholder(lang: str) -> dbc.Card:
     return _section_card(html.Div([dbc.Spinner(size="sm", spinner_class_name="me-2"),
                                    tx("loading", lang)], className="text-muted"),
                          lang, "units-programmes-loading")  # fmt: skip
+
+
+def units_failed(lang: str) -> dbc.Card:
+    """The section's place when reading it failed: said, not a spinner for ever."""
+    return _section_card(dbc.Alert(tx("failed", lang), color="danger", className="mb-0"),
+                         lang, "units-programmes-failed")  # fmt: skip
 
 
 def _section_card(body, lang: str, id_: str) -> dbc.Card:

@@ -8,6 +8,7 @@ Breadcrumbs: city → district or department → ward → sector → procedure.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import dash
@@ -31,7 +32,7 @@ from dashboards._components import (
 )
 from dashboards._i18n import grid_options, lang_of, t
 from dashboards._parallel import gather
-from dashboards._programmes import units_placeholder
+from dashboards._programmes import units_failed, units_placeholder
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
@@ -49,6 +50,8 @@ dash.register_page(
     order=2,
     title="IOC · Units",
 )
+
+log = logging.getLogger(__name__)
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 TOP_PROCEDURES = 15
@@ -412,7 +415,11 @@ def programmes(data):
     if v.unit not in cfg.unit_codes():
         raise PreventUpdate
     scope.check_unit(cfg, v.unit)  # a forged view of another unit: 403, as the overdue list
-    return programmes_section(v.unit, v.start, v.end, lang_of(v.lang))
+    try:
+        return programmes_section(v.unit, v.start, v.end, lang_of(v.lang))
+    except Exception:  # one panel failing leaves the rest of the page standing
+        log.exception("the programmes section of %s failed", v.unit)
+        return units_failed(lang_of(v.lang))
 
 
 def warm(code: str | None, args: dict[str, str]) -> None:

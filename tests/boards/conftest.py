@@ -10,6 +10,9 @@ import urllib.request
 
 import pytest
 
+from config import load_config
+from config.settings import Settings
+from metrics.query import CACHE
 from tests.conftest import REPO_ROOT, ServedApp, sign_in
 
 
@@ -45,3 +48,22 @@ def console_errors(page) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+@pytest.fixture
+def server(wh, config, monkeypatch, tmp_path):
+    """A Dash app's server over the warehouse `wh`, the query cache on: the page modules' layouts
+    and callbacks can be called in its request contexts."""
+    import dash
+
+    from dashboards import _runtime
+
+    monkeypatch.setattr(_runtime, "_current", _runtime.Runtime(Settings(), config, wh))
+    monkeypatch.setattr(CACHE, "enabled", True)
+    # The page modules register themselves with the Dash app (none are loaded from here).
+    return dash.Dash(__name__, use_pages=True, pages_folder=str(tmp_path)).server

@@ -8,30 +8,9 @@ import itertools
 import threading
 from datetime import date, datetime, timedelta
 
-import pytest
-
-from config import load_config
-from config.settings import Settings
 from metrics.query import CACHE
 from tests.helpers import dossier, dossiers
 from warehouse import Batch
-
-
-@pytest.fixture(scope="module")
-def config():
-    return load_config()
-
-
-@pytest.fixture
-def server(wh, config, monkeypatch, tmp_path):
-    import dash
-
-    from dashboards import _runtime
-
-    monkeypatch.setattr(_runtime, "_current", _runtime.Runtime(Settings(), config, wh))
-    monkeypatch.setattr(CACHE, "enabled", True)
-    # The page modules register themselves with the Dash app (none are loaded from here).
-    return dash.Dash(__name__, use_pages=True, pages_folder=str(tmp_path)).server
 
 
 def _load(wh, ids: range) -> None:
