@@ -120,3 +120,12 @@ def test_freshness_shows_a_failed_run_that_loaded_nothing(wh):
     after = freshness(wh.cursor())["t"]
     assert (after.last_status, after.last_error) == ("failed", "ConnectionError: source down")
     assert after.total_loaded == 1 and after.batches == 2
+
+
+def test_the_view_a_unit_page_opens_with_is_the_one_its_url_gives_without_arguments():
+    """bench/boards.py and bench.load send `opening_view` as the store a page opens with."""
+    from dashboards._view import opening_view, view_from_query
+
+    today = date(2026, 12, 1)
+    assert opening_view("Q1", today) == view_from_query(load_config(), "Q1", {}, today)
+    assert opening_view("Q1", today).start == date(2026, 1, 1)
