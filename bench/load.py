@@ -93,8 +93,6 @@ def _explore(rng: random.Random, today: date) -> dict:
     }  # fmt: skip
 
 
-
-
 class Recorder:
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = defaultdict(list)

@@ -415,19 +415,23 @@ def programmes(data):
     if v.unit not in cfg.unit_codes():
         raise PreventUpdate
     scope.check_unit(cfg, v.unit)  # a forged view of another unit: 403, as the overdue list
+    lang = lang_of(v.lang)
     try:
-        return programmes_section(v.unit, v.start, v.end, lang_of(v.lang))
+        return programmes_section(v.unit, v.start, v.end, lang)
     except Exception:  # one panel failing leaves the rest of the page standing
         log.exception("the programmes section of %s failed", v.unit)
-        return units_failed(lang_of(v.lang))
+        return units_failed(lang)
 
 
 def warm(code: str | None, args: dict[str, str]) -> None:
-    """Compute what a first open of this view computes, both callbacks (the cache warm-up)."""
-    layout(code, **args)
-    cfg = runtime().config
-    v = view_from_query(cfg, code or cfg.root.code, args, local_today())
-    programmes_section(v.unit, v.start, v.end, lang_of(args.get("lang")))
+    """Compute what a first open of this view computes (the cache warm-up): the page, then its
+    programmes section from the view store the page holds, as the browser asks for it."""
+    page = layout(code, **args)
+    try:
+        view = page["units-view"].data
+    except KeyError:  # the page says the view cannot be shown: nothing more to compute
+        return
+    programmes(view)
 
 
 def _when(ts, lang: str) -> str:

@@ -119,6 +119,8 @@ def test_every_units_page_as_it_first_opens_is_warm_after_a_load(wh, server, con
 
 
 def test_a_load_during_a_warm_up_stops_it(wh, server, monkeypatch):
+    from dash import html
+
     from dashboards import _warm, units
 
     _load(wh, range(10))
@@ -127,6 +129,7 @@ def test_a_load_during_a_warm_up_stops_it(wh, server, monkeypatch):
     def layout(code=None, **_args):
         pages.append(code)
         stale[0] = len(pages) == 3  # a load arrives while the third page is computed
+        return html.Div()  # a page without a view: its sections are not asked for
 
     monkeypatch.setattr(units, "layout", layout)
     from dashboards._wall_config import wall_config
