@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from bench.dash_client import opening_view_data, overdue_request, programmes_request, router_request
+from bench.dash_client import opening_view_data, overdue_request, panel_request, router_request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -112,8 +112,10 @@ CASES = {
     "page /wall": router_request("/wall", "?kiosk=1"),
     "page /units/HCM": router_request("/units/HCM"),
     "page /units/Q1-BENNGHE (ward)": router_request("/units/Q1-BENNGHE"),
-    "units programmes section (HCM)": programmes_request(opening_view_data("HCM")),
-    "units programmes section (ward)": programmes_request(opening_view_data("Q1-BENNGHE")),
+    "units programmes section (HCM)": panel_request("programmes", opening_view_data("HCM")),
+    "units programmes section (ward)": panel_request("programmes", opening_view_data("Q1-BENNGHE")),
+    "units escalation (HCM)": panel_request("escalation", opening_view_data("HCM")),
+    "units escalation (ward)": panel_request("escalation", opening_view_data("Q1-BENNGHE")),
     "page /explore": router_request("/explore"),
     "page /sources": router_request("/sources"),
     "page /alerts": router_request("/alerts"),

@@ -48,11 +48,18 @@ def overdue_request(view: dict, sort: list[dict] | None = None) -> dict:
     }
 
 
-def programmes_request(view: dict) -> dict:
-    """The body that asks the drill-down for its programmes section, sent once the page is drawn."""
+# The drill-down's panels, filled once the page is drawn (dashboards/units.py): their outputs.
+PANELS = {"programmes": ("units-programmes-slot",),
+          "escalation": ("units-sla-slot", "units-escalation-slot")}  # fmt: skip
+
+
+def panel_request(panel: str, view: dict) -> dict:
+    """The body that asks the drill-down for one of its `PANELS`, as the browser sends it."""
+    outs = [{"id": slot, "property": "children"} for slot in PANELS[panel]]
+    names = [f"{o['id']}.children" for o in outs]
     return {
-        "output": "units-programmes-slot.children",
-        "outputs": {"id": "units-programmes-slot", "property": "children"},
+        "output": names[0] if len(outs) == 1 else ".." + "...".join(names) + "..",
+        "outputs": outs[0] if len(outs) == 1 else outs,
         "inputs": [{"id": "units-view", "property": "data", "value": view}],
         "changedPropIds": ["units-view.data"],
     }

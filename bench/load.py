@@ -41,7 +41,13 @@ from pathlib import Path
 
 import requests
 
-from bench.dash_client import opening_view_data, overdue_request, programmes_request, router_request
+from bench.dash_client import (
+    PANELS,
+    opening_view_data,
+    overdue_request,
+    panel_request,
+    router_request,
+)
 from dashboards._runtime import local_today
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +173,8 @@ def analyst(url: str, user: str, password: str, rec: Recorder, until: float, see
             unit = rng.choice(UNITS[1:])
             view = opening_view_data(unit, today)  # what the drawn page sends next
             rec.call("units_page", lambda u=unit: _post(s, url, router_request(f"/units/{u}")))
-            rec.call("units_programmes", lambda v=view: _post(s, url, programmes_request(v)))
+            for panel in PANELS:
+                rec.call(f"units_{panel}", lambda p=panel, v=view: _post(s, url, panel_request(p, v)))
             rec.call("units_overdue", lambda v=view: _post(s, url, overdue_request(v)))
         else:
             rec.call("home_page", lambda: _post(s, url, router_request("/")))

@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboards import _format as fmt
 from dashboards import _html_json as hj
+from dashboards import _panel as panel
 from dashboards._components import label, local, parse_search
 from dashboards._export import to_csv
 from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, t
@@ -30,6 +31,9 @@ from warehouse.db import remembered, snapshot
 LIST_LIMIT = 100  # the most overdue: a page open builds every row of the list
 # Most urgent first, in the boards' status colours and icons.
 LEVELS = (("red", "critical"), ("yellow", "warning"), ("green", "ok"))
+# The filled strip's height, for its placeholder (the card's varies with its list: none, 90 px,
+# to a paged 560 px grid, so its placeholder keeps its own height, about the empty card's).
+STRIP_HEIGHT = "9rem"
 
 
 @dataclass(frozen=True)
@@ -75,12 +79,13 @@ def _level(level: str, status: str, count: int, lang: str) -> html.Div:
 def strip(e: Escalation, lang: str) -> html.Div:
     """The three counts, for the unit's summary, with a link down to the list."""
     levels = [_level(level, status, e.total(level), lang) for level, status in LEVELS]
-    return html.Div(
-        [html.Div(t("sla.title", lang), className="kpi-name mt-3"),
-         html.Div(levels, className="sla-levels"),
-         html.A(t("sla.see", lang), href="#units-escalation", className="small")],
-        id="units-sla",
-    )  # fmt: skip
+    return _strip([html.Div(levels, className="sla-levels"),
+                   html.A(t("sla.see", lang), href="#units-escalation", className="small")], lang)  # fmt: skip
+
+
+def _strip(body: list, lang: str) -> html.Div:
+    return html.Div([html.Div(t("sla.title", lang), className="kpi-name mt-3"), *body],
+                    id="units-sla")  # fmt: skip
 
 
 def _per_child(e: Escalation, v: UnitView, lang: str) -> dict | None:
@@ -163,13 +168,28 @@ def card(e: Escalation, v: UnitView, lang: str) -> dbc.Card:
             dbc.Col(html.Div(per_child, className="sla-table-scroll"), lg=4),
             dbc.Col(listed, lg=8),
         ])]  # fmt: skip
-    head = [html.Span(t("sla.title", lang), className="fw-bold"),
-            html.Span(when, className="text-muted small ms-2"),
+    head = [html.Span(when, className="text-muted small ms-2"),
             dbc.Button(t("export_list", lang), id="units-sla-export", size="sm", color="secondary",
                        outline=True, className="ms-3", disabled=total == 0),
             dcc.Download(id="units-sla-download")]  # fmt: skip
-    return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body, className="p-2")],
+    return _card(head, body, lang)
+
+
+def _card(head: list, body, lang: str) -> dbc.Card:
+    return dbc.Card([dbc.CardHeader([html.Span(t("sla.title", lang), className="fw-bold"), *head]),
+                     dbc.CardBody(body, className="p-2")],
                     className="mb-3", id="units-escalation")  # fmt: skip
+
+
+def placeholders(lang: str) -> tuple[html.Div, dbc.Card]:
+    """The strip's and the card's places until their callback fills them (`_panel`)."""
+    return (_strip([panel.loading(lang, "units-sla-loading", STRIP_HEIGHT)], lang),
+            _card([], panel.loading(lang, "units-escalation-loading"), lang))  # fmt: skip
+
+
+def failed(lang: str) -> tuple[html.Div, dbc.Card]:
+    return (_strip([panel.failed(lang, "units-sla-failed")], lang),
+            _card([], panel.failed(lang, "units-escalation-failed"), lang))  # fmt: skip
 
 
 EXPORT_LIMIT = 100_000  # every escalated dossier of the city fits (~0.2 M open at city scale)

@@ -70,6 +70,11 @@ TEXT: dict[str, dict[str, str]] = {
     "wall.no_alerts": {"vi": "Không có cảnh báo", "en": "No active alerts"},
     "wall.offline": {"vi": "Mất kết nối máy chủ — đang thử lại…", "en": "Server unreachable — retrying…"},
     # units
+    "panel.loading": {"vi": "Đang tải…", "en": "Loading…"},
+    "panel.failed": {"vi": "Không đọc được phần này. Các số liệu khác trên trang vẫn đúng; tải lại "
+                           "trang để thử lại.",
+                     "en": "This section could not be read. The other figures on the page stand; "
+                           "reload the page to try again."},
     "units.title": {"vi": "Chi tiết đơn vị", "en": "Unit detail"},
     "units.trend": {"vi": "Diễn biến so với mục tiêu", "en": "Trend against target"},
     "units.explore": {"vi": "Mở trong Phân tích dữ liệu ↗", "en": "Open in the explorer ↗"},

@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboards import _figures as figs
 from dashboards import _format as fmt
 from dashboards import _html_json as hj
+from dashboards import _panel as panel
 from dashboards._components import (
     as_of_line,
     current_freshness,
@@ -56,13 +57,12 @@ TOP_WARDS = 12  # the wards with most open ID-paper cases, charted on a unit's p
 BAR_PX = 34  # height of one bar and its gap, for labels at 20 px
 HEAT_DAYS = 90  # the heat map covers the last 90 days
 REGISTRY_LATE = timedelta(hours=3)
+# A little under the filled section's height by unit kind (1600 px wide, the demo city), for its
+# placeholder: what is below moves down little when it fills, and never up.
+SECTION_HEIGHT = {"city": "145rem", "department": "90rem", "district": "80rem"}
+COMMUNE_SECTION_HEIGHT = "70rem"  # wards, communes, townships
 TEXT: dict[str, dict[str, str]] = {
     "title": {"vi": "Chương trình chuyển đổi số", "en": "Digital-government programmes"},
-    "loading": {"vi": "Đang tải…", "en": "Loading…"},
-    "failed": {"vi": "Không đọc được phần này. Các số liệu khác trên trang vẫn đúng; tải lại trang "
-                     "để thử lại.",
-               "en": "This section could not be read. The other figures on the page stand; "
-                     "reload the page to try again."},
     "qr": {"vi": "Nộp hồ sơ qua mã QR (cấp xã)", "en": "QR-code submission (communes)"},
     "dti": {"vi": "Chỉ số DTI của các sở", "en": "DTI of departments"},
     "forms": {"vi": "Đơn giản hóa biểu mẫu", "en": "Simpler forms"},
@@ -521,24 +521,21 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
     return _section_card(dbc.Row(blocks, className="g-3"), lang, "units-programmes")
 
 
-def units_placeholder(lang: str) -> dbc.Card:
-    """What the section's place shows until its callback fills it (a Grafana panel loading)."""
-    return _section_card(html.Div([dbc.Spinner(size="sm", spinner_class_name="me-2"),
-                                   tx("loading", lang)], className="text-muted"),
-                         lang, "units-programmes-loading")  # fmt: skip
+def units_placeholder(kind: str, lang: str) -> dbc.Card:
+    """The section's place until its callback fills it (`_panel`), for a unit of this kind."""
+    height = SECTION_HEIGHT.get(kind, COMMUNE_SECTION_HEIGHT)
+    return _section_card(panel.loading(lang, "units-programmes-loading", height), lang)
 
 
 def units_failed(lang: str) -> dbc.Card:
-    """The section's place when reading it failed: said, not a spinner for ever."""
-    return _section_card(dbc.Alert(tx("failed", lang), color="danger", className="mb-0"),
-                         lang, "units-programmes-failed")  # fmt: skip
+    return _section_card(panel.failed(lang, "units-programmes-failed"), lang)
 
 
-def _section_card(body, lang: str, id_: str) -> dbc.Card:
+def _section_card(body, lang: str, id_: str | None = None) -> dbc.Card:
     return dbc.Card(
         [dbc.CardHeader(html.Span(tx("title", lang), className="fw-bold")),
          dbc.CardBody(body, className="p-3")],
-        className="mb-3", id=id_,
+        className="mb-3", **({"id": id_} if id_ else {}),
     )  # fmt: skip
 
 

@@ -8,7 +8,6 @@ Breadcrumbs: city → district or department → ward → sector → procedure.
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 import dash
@@ -21,6 +20,7 @@ from dashboards import _escalation as escalation
 from dashboards import _figures as figs
 from dashboards import _forecast as forecast
 from dashboards import _format as fmt
+from dashboards import _panel as panel
 from dashboards._components import (
     as_of_line,
     breadcrumbs,
@@ -36,7 +36,7 @@ from dashboards._programmes import units_failed, units_placeholder
 from dashboards._programmes import units_section as programmes_section
 from dashboards._runtime import local_today, runtime
 from dashboards._view import UnitView, view_from_query
-from dashboards._warm import RECENT, warming
+from dashboards._warm import RECENT
 from metrics import scope
 from metrics.dossiers import SORTABLE, overdue
 from metrics.query import query
@@ -50,8 +50,6 @@ dash.register_page(
     order=2,
     title="IOC · Units",
 )
-
-log = logging.getLogger(__name__)
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 TOP_PROCEDURES = 15
@@ -292,7 +290,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     # Every clickable graph is always in the layout (hidden when it does not apply), so the
     # navigation callback always has all its inputs.
     ((trend, outlook), summary, children_fig, peers_fig, sector_fig,
-     procedure_fig, freshness, sla) = gather(
+     procedure_fig, freshness) = gather(
         lambda: _trend(v, lang),
         lambda: _summary(v, lang),
         lambda: _by_unit(v, v.unit, lang) if has_children else None,
@@ -301,18 +299,17 @@ def layout(code: str | None = None, **query_args) -> html.Div:
         lambda: _by_dim(v, "sector", lang) if by_sector else None,
         lambda: _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None,
         current_freshness,
-        # Read by the minute, not kept by data version: nothing for the warm-up to keep.
-        lambda: None if warming() else escalation.read(v),
     )
     hint = t("units.click_hint", lang)
-    sla_strip = escalation.strip(sla, lang) if sla is not None else None
+    sla_strip, sla_card = escalation.placeholders(lang)
     year_end = forecast.summary(outlook, cfg.metrics[v.metric], lang) if forecast.applies(v) else None
     explore = dcc.Link(t("units.explore", lang), href=v.explorer_href(cfg.root.code),
                        id="units-explore")  # fmt: skip
     sections = [
         dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, lang, False),
                       action=explore), lg=8),
-        dbc.Col(_card(unit.name(lang), [summary, year_end, sla_strip]), lg=4),
+        dbc.Col(_card(unit.name(lang), [summary, year_end, html.Div(sla_strip, id="units-sla-slot")]),
+                lg=4),
     ]
     panels = [
         ("units-children", t("units.children", lang), children_fig),
@@ -345,8 +342,8 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             dbc.Row(grid),
             # Below the fold and ~half of a cold page's reads: filled by `programmes` after the
             # page paints, so the figures above come first (issue 6).
-            html.Div(units_placeholder(lang), id="units-programmes-slot"),
-            escalation.card(sla, v, lang) if sla is not None else None,
+            html.Div(units_placeholder(unit.kind, lang), id="units-programmes-slot"),
+            html.Div(sla_card, id="units-escalation-slot"),
             _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
                                              _overdue_grid(v, lang)]),
         ],
@@ -401,12 +398,8 @@ def navigate(metric, grain, start, end, child, peer, sector, procedure, data):
     return new.href()
 
 
-@callback(
-    Output("units-programmes-slot", "children"),
-    Input("units-view", "data"),
-)
-def programmes(data):
-    """The programmes section of the page's view (issue 8), as soon as the page is drawn."""
+def _panel_view(data) -> UnitView:
+    """The view a panel callback is asked for: the page's own store, of a unit in scope."""
     cfg = runtime().config
     try:
         v = UnitView.from_json(data)
@@ -415,17 +408,45 @@ def programmes(data):
     if v.unit not in cfg.unit_codes():
         raise PreventUpdate
     scope.check_unit(cfg, v.unit)  # a forged view of another unit: 403, as the overdue list
+    return v
+
+
+@callback(
+    Output("units-programmes-slot", "children"),
+    Input("units-view", "data"),
+)
+def programmes(data):
+    """The programmes section of the page's view (issue 8), as soon as the page is drawn."""
+    v = _panel_view(data)
     lang = lang_of(v.lang)
-    try:
-        return programmes_section(v.unit, v.start, v.end, lang)
-    except Exception:  # one panel failing leaves the rest of the page standing
-        log.exception("the programmes section of %s failed", v.unit)
-        return units_failed(lang)
+    return panel.filled(f"the programmes section of {v.unit}",
+                        lambda: programmes_section(v.unit, v.start, v.end, lang),
+                        lambda: units_failed(lang))  # fmt: skip
+
+
+@callback(
+    Output("units-sla-slot", "children"),
+    Output("units-escalation-slot", "children"),
+    Input("units-view", "data"),
+)
+def escalation_panel(data):
+    """The open dossiers to escalate as of this minute: their counts in the summary, their list
+    below. Read by the clock, not kept by data version, so in a panel of their own: the first
+    open in each minute does not hold the figures above (~45 ms at the city level)."""
+    v = _panel_view(data)
+    lang = lang_of(v.lang)
+
+    def build():
+        e = escalation.read(v)
+        return escalation.strip(e, lang), escalation.card(e, v, lang)
+
+    return panel.filled(f"the escalation of {v.unit}", build, lambda: escalation.failed(lang))
 
 
 def warm(code: str | None, args: dict[str, str]) -> None:
     """Compute what a first open of this view computes (the cache warm-up): the page, then its
-    programmes section from the view store the page holds, as the browser asks for it."""
+    programmes section from the view store the page holds, as the browser asks for it. Not the
+    escalation: read by the clock, it would be thrown away within the minute."""
     page = layout(code, **args)
     try:
         view = page["units-view"].data

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from access.store import UserStore
-from bench.dash_client import overdue_request, programmes_request, router_request
+from bench.dash_client import overdue_request, panel_request, router_request
 from tests.conftest import (
     REPO_ROOT,
     cli_headers,
@@ -129,12 +129,16 @@ def test_department_head_gets_nothing_of_a_unit_outside_their_subtree(demo_app):
     assert "Q1-" not in outside.text
     city = post(s, demo_app.url, overdue_body("HCM"))
     assert city.status_code == 403 and "rowData" not in city.text
-    # The drill-down's programmes section, filled after the page paints: the same rule.
-    ok = post(s, demo_app.url, programmes_request({"unit": "Q8", **VIEW}))
+    # The drill-down's panels, filled after the page paints: the same rule.
+    ok = post(s, demo_app.url, panel_request("programmes", {"unit": "Q8", **VIEW}))
     assert ok.status_code == 200 and "units-prog-qr-count" in ok.text
+    ok = post(s, demo_app.url, panel_request("escalation", {"unit": "Q8", **VIEW}))
+    assert ok.status_code == 200 and "units-sla-red" in ok.text
     for unit in ("Q1", "HCM"):
-        r = post(s, demo_app.url, programmes_request({"unit": unit, **VIEW}))
+        r = post(s, demo_app.url, panel_request("programmes", {"unit": unit, **VIEW}))
         assert r.status_code == 403 and "units-prog" not in r.text
+        r = post(s, demo_app.url, panel_request("escalation", {"unit": unit, **VIEW}))
+        assert r.status_code == 403 and "units-sla" not in r.text
     # The explorer: the request is answered with a message and no rows, no figure data.
     r = post(s, demo_app.url, explore_body("Q1"))
     assert r.status_code == 200

@@ -1,5 +1,6 @@
-"""A unit page paints its top sections first; the programmes section below them comes in a
-second callback (dashboards/units.py: programmes), like a dashboard panel."""
+"""A unit page paints its top sections first; its programmes section and its escalation come in
+callbacks of their own (dashboards/units.py: programmes, escalation_panel), like dashboard
+panels."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from tests.helpers import dossier, load
 
 
 def _load_a_day(wh) -> None:
+    """Ten open dossiers of yesterday (due in two days) and one a day overdue by three (red)."""
     day = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%d 09:00")
-    load(wh, [dossier(f"d{i}", "Q1-BENNGHE", day, channel="online") for i in range(10)])
+    late = (datetime.now() - timedelta(days=4)).strftime("%Y-%m-%d 09:00")
+    load(wh, [dossier(f"d{i}", "Q1-BENNGHE", day, channel="online") for i in range(10)]
+         + [dossier("late", "Q1-BENNGHE", late, due_days=1)])  # fmt: skip
 
 
 def _page_and_view(server, code: str):
@@ -44,3 +48,33 @@ def test_a_section_that_cannot_be_read_says_so_and_the_page_stands(wh, server, c
     assert "units-prog-" not in section
     assert "the programmes section of Q1-BENNGHE failed" in caplog.text
     assert "units-trend" in str(page)  # the figures above were drawn before, and stay
+
+
+def test_the_escalation_comes_in_its_own_panel_its_counts_in_the_summary(wh, server):
+    from dashboards import units
+
+    _load_a_day(wh)
+    page, view = _page_and_view(server, "Q1-BENNGHE")
+    drawn = str(page)
+    assert "units-sla-loading" in drawn and "units-escalation-loading" in drawn
+    assert "units-sla-red" not in drawn and "units-sla-list" not in drawn
+    with server.test_request_context("/_dash-update-component"):
+        strip, card = units.escalation_panel(view)
+    assert "units-sla-loading" not in str(strip)
+    assert strip["units-sla-red"].children[0].children[1] == "1"  # the one red dossier
+    assert strip["units-sla-yellow"].children[0].children[1] == "0"
+    assert card["units-sla-list"].rowData[0]["dossier_id"] == "late"
+
+
+def test_an_escalation_that_cannot_be_read_says_so_and_the_page_stands(wh, server, caplog):
+    from dashboards import units
+
+    _load_a_day(wh)
+    page, view = _page_and_view(server, "Q1-BENNGHE")
+    wh.cursor().execute("DROP TABLE late_or_open")  # what the escalation reads: a real error
+    with server.test_request_context("/_dash-update-component"):
+        strip, card = units.escalation_panel(view)
+    assert "units-sla-failed" in str(strip) and "units-escalation-failed" in str(card)
+    assert "could not be read" in str(card) and "units-sla-red" not in str(strip)
+    assert "the escalation of Q1-BENNGHE failed" in caplog.text
+    assert "units-trend" in str(page)

@@ -60,8 +60,12 @@ def test_the_warm_up_leaves_the_escalation_to_the_viewers(wh, server, monkeypatc
     warm(server)
     assert reads == []
     with server.test_request_context("/units/Q1-BENNGHE"):
-        page = str(units.layout("Q1-BENNGHE"))
-    assert reads == ["Q1-BENNGHE"] and "units-escalation" in page
+        page = units.layout("Q1-BENNGHE")
+    assert reads == []  # the page draws first; its escalation panel reads as the browser asks
+    with server.test_request_context("/_dash-update-component"):
+        strip, card = units.escalation_panel(page["units-view"].data)
+    assert reads == ["Q1-BENNGHE"] and "units-sla-red" in str(strip)
+    assert "units-escalation" in str(card)
 
 
 def test_a_unit_page_viewed_lately_is_warm_after_the_next_load(wh, server, monkeypatch):
