@@ -154,25 +154,28 @@ def forecast_units(
     children of `unit` (default the city) — the same grouping as `metrics.query(by=["unit"])`.
     Returns unit code → Forecast (None where fewer than MIN_POINTS months have data).
     """
-    first = add_months(today.replace(day=1), -lookback)
-    last_day = today.replace(day=1) - timedelta(days=1)
+    return forecasts_by_unit(cur, config, [metric], today, unit, unit_kind, lookback)[metric]
+
+
+def forecasts_by_unit(
+    cur: duckdb.DuckDBPyConnection,
+    config: Config,
+    metrics: list[str],
+    today: date,
+    unit: str | None = None,
+    unit_kind: str | None = None,
+    lookback: int = 12,
+) -> dict[str, dict[str, Forecast | None]]:
+    """`forecast_units` of several metrics from one request: metric → unit code → Forecast (the
+    alerts page's 11 metrics as 11 statements were ~20 ms each)."""
+    first, last_day = _window(today, lookback)
     filters = {"unit": unit, "unit_kind": unit_kind}
-    frame = query(
-        cur, config, [metric], "month", first, last_day, filters, by=["unit"], targets=False
-    )
-    out: dict[str, Forecast | None] = {}
+    frame = query(cur, config, metrics, "month", first, last_day, filters, by=["unit"],
+                  targets=False)  # fmt: skip
     by_unit = frame.sort("unit_code", "period").partition_by("unit_code", as_dict=True)
-    for (code,), rows in by_unit.items():  # one pass: a filter per unit was ~0.5 ms each
-        out[code] = project(
-            metric,
-            code,
-            today.year,
-            rows["period"].to_list(),
-            rows[metric].to_list(),
-            config,
-            target_for(config, metric, today.year, code),
-        )
-    return out
+    # One pass per unit: a filter per unit was ~0.5 ms each.
+    return {m: {code: _projected(config, m, code, today, rows) for (code,), rows in by_unit.items()}
+            for m in metrics}  # fmt: skip
 
 
 def forecast(
@@ -191,17 +194,32 @@ def forecast(
     What the drill-down chart calls: draw `line` (month, value, low, high) as a dashed
     projection with its band, and say `status`/`explanation` beside it.
     """
-    first = add_months(today.replace(day=1), -lookback)
-    last_day = today.replace(day=1) - timedelta(days=1)
+    return forecasts(cur, config, [metric], unit_code, today, lookback, sectors, procedures)[metric]
+
+
+def forecasts(
+    cur: duckdb.DuckDBPyConnection,
+    config: Config,
+    metrics: list[str],
+    unit_code: str,
+    today: date,
+    lookback: int = 12,
+    sectors: list[str] | tuple[str, ...] = (),
+    procedures: list[str] | tuple[str, ...] = (),
+) -> dict[str, Forecast | None]:
+    """`forecast` of several metrics from one request: metric → Forecast."""
+    first, last_day = _window(today, lookback)
     filters = {"unit": unit_code, "sectors": list(sectors), "procedures": list(procedures)}
-    frame = query(cur, config, [metric], "month", first, last_day, filters, targets=False)
+    frame = query(cur, config, metrics, "month", first, last_day, filters, targets=False)
     frame = frame.sort("period")
-    return project(
-        metric,
-        unit_code,
-        today.year,
-        frame["period"].to_list(),
-        frame[metric].to_list(),
-        config,
-        target_for(config, metric, today.year, unit_code),
-    )
+    return {m: _projected(config, m, unit_code, today, frame) for m in metrics}
+
+
+def _window(today: date, lookback: int) -> tuple[date, date]:
+    """The `lookback` closed months before `today`'s: (first day, last day)."""
+    return add_months(today.replace(day=1), -lookback), today.replace(day=1) - timedelta(days=1)
+
+
+def _projected(config: Config, metric: str, unit_code: str, today: date, rows) -> Forecast | None:
+    return project(metric, unit_code, today.year, rows["period"].to_list(), rows[metric].to_list(),
+                   config, target_for(config, metric, today.year, unit_code))  # fmt: skip
