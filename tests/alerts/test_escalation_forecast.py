@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from metrics.alerts.escalation import escalation_counts, escalation_list
-from metrics.forecast import forecast, forecast_units, project
+from metrics.forecast import forecast, forecast_units, forecasts, forecasts_by_unit, project
 from tests.alerts.conftest import PROC, frame
 from warehouse import Batch, open_warehouse
 
@@ -144,4 +144,13 @@ def test_forecast_reads_monthly_values_from_the_warehouse(tmp_path, config):
     per_district = forecast_units(w.cursor(), config, "online_rate", date(2026, 11, 20),
                                   unit_kind="district")  # fmt: skip
     assert per_district["Q8"].projected == pytest.approx(95.0)
+    # Several metrics from one request: each its own series (the alerts page's projections).
+    metrics = ["on_time_rate", "online_rate", "record_digitization_rate"]
+    own = forecasts(w.cursor(), config, metrics, "Q8", today)
+    assert own["online_rate"] == f
+    assert own["on_time_rate"] == forecast(w.cursor(), config, "on_time_rate", "Q8", today)
+    many = forecasts_by_unit(w.cursor(), config, metrics, today, unit_kind="district")
+    assert many["online_rate"] == per_district
+    assert many["record_digitization_rate"] == forecast_units(
+        w.cursor(), config, "record_digitization_rate", today, unit_kind="district")
     w.close()
