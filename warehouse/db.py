@@ -6,7 +6,6 @@ shared and every thread reads through its own `cursor()`; writes are serialized 
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 import weakref
@@ -74,11 +73,6 @@ def _never(_value: Any) -> datetime | None:
     return None
 
 
-# IOC_QUERY_CACHE=off (the bench's cold runs): every answer computed each time, as on the first
-# open after a load, but the catalog scalars of `until_commit`, which that open reads once.
-KEEP_ANSWERS = os.environ.get("IOC_QUERY_CACHE", "on") != "off"
-
-
 def remembered(
     cur: duckdb.DuckDBPyConnection,
     key: Hashable,
@@ -89,12 +83,6 @@ def remembered(
     moment `expires(value)` gives, for an answer only a write or that moment changes. Computed
     each time for a cursor not of a file's `Database`, and inside a write transaction (which
     sees its own rows before they commit)."""
-    if not KEEP_ANSWERS:
-        return compute()
-    return _remembered(cur, key, compute, expires)
-
-
-def _remembered(cur, key, compute, expires):
     db = _owners.get(cur)
     file = db.key if db is not None else None
     if file is None or in_write_transaction():
@@ -111,10 +99,17 @@ def _remembered(cur, key, compute, expires):
     return value
 
 
+def forget_answers() -> None:
+    """Drop every answer kept, as a commit to its file does (the bench's cold runs do it before
+    each request: each is then the first after a load)."""
+    with _answers_lock:
+        _answers.clear()
+
+
 def until_commit(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:
     """`scalar(cur, sql)` for a statement only a write changes, from memory until the next
     commit to the file (see `remembered`)."""
-    return _remembered(cur, sql, lambda: scalar(cur, sql), _never)
+    return remembered(cur, sql, lambda: scalar(cur, sql))
 
 
 @contextmanager
