@@ -73,11 +73,14 @@ def _columns(spec: dict) -> list[tuple[str, str]]:
         if compare:
             points = t("explore.points", lang) if m.is_percent else unit
             change = f"{t('explore.change', lang)} ({points})"
-            columns += [(f"{code}_{compare}", f"{name} · {t(f'explore.{compare}', lang)}"),
-                        (f"{code}_change", f"{name} · {change}")]  # fmt: skip
+            before = f"{name} · {t(f'explore.{compare}', lang)}"
+            columns += [(f"{code}_{compare}", before), (f"{code}_change", f"{name} · {change}")]
         if m.denominator is not None:
             columns += [(f"{code}_num", f"{name} · {t('numerator', lang)}"),
                         (f"{code}_den", f"{name} · {t('denominator', lang)}")]  # fmt: skip
+            if compare:  # the compared value's counts, so it can be checked as the value can
+                columns += [(f"{code}_{compare}_num", f"{before} · {t('numerator', lang)}"),
+                            (f"{code}_{compare}_den", f"{before} · {t('denominator', lang)}")]  # fmt: skip
         columns.append((f"{code}_target", f"{name} · {t('target', lang)}"))
     return columns
 
@@ -115,8 +118,8 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
                 both = v is not None and before is not None
                 row[f"{code}_change"] = _rounded(v - before, m.decimals) if both else None
             if m.denominator is not None:
-                row[f"{code}_num"] = r[f"{code}_num"]
-                row[f"{code}_den"] = r[f"{code}_den"]
+                counts = ["_num", "_den"] + ([f"_{compare}_num", f"_{compare}_den"] if compare else [])
+                row.update({code + c: r[code + c] for c in counts})
             row[f"{code}_target"] = r.get(f"{code}_target")
         rows.append(row)
     return _columns(spec), rows
@@ -397,8 +400,10 @@ def column_defs(columns: list[tuple[str, str]], spec: dict) -> list[dict]:
     defs = []
     for key, header in columns:
         d = {"field": key, "headerName": header}
-        base = key.rsplit("_", 1)[0] if key.endswith(_SUFFIXES) else key
-        if base in cfg.metrics or key in cfg.metrics:
+        base = key
+        while base not in cfg.metrics and base.endswith(_SUFFIXES):  # `<m>_prev_num` too
+            base = base.rsplit("_", 1)[0]
+        if base in cfg.metrics:
             # A rate and its target with the metric's decimals; numerators, denominators as counts.
             digits = 0 if key.endswith(("_num", "_den")) else cfg.metrics[base].decimals
             signed = "true" if key.endswith("_change") else "false"  # "+1,2" beside "−0,4"

@@ -413,7 +413,6 @@ def _with_comparisons(con: duckdb.DuckDBPyConnection, config: Config, req: Reque
     bucket (otherwise its first bucket is partial, and read on its own).
     """
     keys = ["period", *(DIMENSION_COLUMNS[d] for d in req.by)]
-    values = list(req.metrics)
     if req.grain == "total":
         wanted = comparison_ranges(req)
         ranges = _read_once(wanted)
@@ -436,10 +435,16 @@ def _with_comparisons(con: duckdb.DuckDBPyConnection, config: Config, req: Reque
             "prev": history.lazy().with_columns(pl.col("period").dt.offset_by(OFFSETS[req.grain])),
             "yoy": history.lazy().with_columns(pl.col("period").dt.offset_by(year)),
         }
+    # A ratio's compared value comes with its numerator and denominator, as its value does:
+    # `<m>_prev`, `<m>_prev_num`, `<m>_prev_den`.
+    columns = (empty if req.grain == "total" else history).columns
+    parts = [(m, m + part) for m in req.metrics for part in ("", "_num", "_den")
+             if m + part in columns]  # fmt: skip
     # One lazy plan, collected once: each eager polars call has a fixed cost of ~0.15 ms.
     joined = base.lazy()
     for suffix, frame in shifted.items():
-        renamed = frame.lazy().select(keys + values).rename({v: f"{v}_{suffix}" for v in values})
+        renamed = frame.lazy().select(keys + [c for _, c in parts]).rename(
+            {c: f"{m}_{suffix}{c[len(m):]}" for m, c in parts})
         joined = joined.join(renamed, on=keys, how="left", nulls_equal=True,
                              maintain_order="left")
     return joined.collect()
@@ -481,7 +486,7 @@ def query(
     Columns: `period` (bucket start date; `start` for grain "total"), one column per `by`
     dimension (`unit_code`, `sector_code`, `procedure_code`, `channel`, `source`), and per metric
     `<m>` plus, for ratios, `<m>_num`/`<m>_den`. With `compare`: `<m>_prev` (the bucket or range
-    before) and `<m>_yoy` (a year before). With `targets`: `<m>_target` and `<m>_gap` (value −
+    before) and `<m>_yoy` (a year before), for ratios with theirs (`<m>_prev_num`, ...). With `targets`: `<m>_target` and `<m>_gap` (value −
     target, in the metric's unit). `by=["unit"]` groups by the children of the filtered unit (its
     own dossiers under its own code), or by the units of `filters["unit_kind"]`.
     """

@@ -86,8 +86,8 @@ def _compare_spec(compare: str | None) -> dict:
 def test_a_comparison_adds_the_period_before_and_the_change(wh, compare, jan, feb):
     """Feb 2026 is 3 online of 4 (75%), January 1 of 4 (25%), Feb 2025 2 of 2 (100%); December
     2025 and January 2025 have nothing: no data, and no change, not 0."""
+    from dashboards.explore import column_defs, table
     from dashboards.explore import figure as draw
-    from dashboards.explore import table
     from tests.helpers import dossier, load
 
     def month(prefix: str, day: str, online: int, total: int) -> list[dict]:
@@ -98,6 +98,7 @@ def test_a_comparison_adds_the_period_before_and_the_change(wh, compare, jan, fe
     load(wh, month("J", "2026-01-15", 1, 4) + month("F", "2026-02-10", 3, 4)
          + month("Y", "2025-02-10", 2, 2))  # fmt: skip
     columns, rows = table(_compare_spec(compare))
+    label = "Period before" if compare == "prev" else "A year before"
     keys = [k for k, _ in columns]
     assert keys[:3] == ["period", "online_rate", f"online_rate_{compare}"]
     assert keys[3] == "online_rate_change"
@@ -105,8 +106,17 @@ def test_a_comparison_adds_the_period_before_and_the_change(wh, compare, jan, fe
     for period, (before, change) in (("2026-01-01", jan), ("2026-02-01", feb)):
         row = by_month[period]
         assert (row[f"online_rate_{compare}"], row["online_rate_change"]) == (before, change)
+    # The compared value's counts, beside the value's: February's 1 of 4 (prev), 2 of 2 (yoy).
+    feb_counts = (1, 4) if compare == "prev" else (2, 2)
+    row = by_month["2026-02-01"]
+    assert (row["online_rate_num"], row["online_rate_den"]) == (3, 4)
+    assert (row[f"online_rate_{compare}_num"], row[f"online_rate_{compare}_den"]) == feb_counts
+    assert by_month["2026-01-01"][f"online_rate_{compare}_den"] is None  # no data, not 0
+    headers = dict(columns)
+    assert headers[f"online_rate_{compare}_den"] == f"Online dossier rate · {label} · Denominator"
+    shown = {d["field"]: d for d in column_defs(columns, _compare_spec(compare))}
+    assert "'en', 0, false" in shown[f"online_rate_{compare}_num"]["valueFormatter"]["function"]
     fig = draw(_compare_spec(compare), rows)
-    label = "Period before" if compare == "prev" else "A year before"
     names = [t["name"] for t in fig["data"]]
     assert names == ["Online dossier rate", f"Online dossier rate · {label}"]
     assert fig["data"][1]["y"] == [None, feb[0]]
