@@ -79,11 +79,6 @@ class RecentViews:
 RECENT = RecentViews()
 
 
-def warming() -> bool:
-    """Whether this thread is the warm-up computing a unit page, not a viewer asking for one."""
-    return RECENT.is_replaying()
-
-
 def unit_views(config: Config, today: date) -> Iterator[tuple[str | None, dict[str, str]]]:
     """The unit pages to warm, in order: the city page, the recent views, every unit's page as it
     first opens, level by level down the hierarchy as it stands `today`, then the city page by
