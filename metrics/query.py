@@ -486,9 +486,10 @@ def query(
     Columns: `period` (bucket start date; `start` for grain "total"), one column per `by`
     dimension (`unit_code`, `sector_code`, `procedure_code`, `channel`, `source`), and per metric
     `<m>` plus, for ratios, `<m>_num`/`<m>_den`. With `compare`: `<m>_prev` (the bucket or range
-    before) and `<m>_yoy` (a year before), for ratios with theirs (`<m>_prev_num`, ...). With `targets`: `<m>_target` and `<m>_gap` (value −
-    target, in the metric's unit). `by=["unit"]` groups by the children of the filtered unit (its
-    own dossiers under its own code), or by the units of `filters["unit_kind"]`.
+    before) and `<m>_yoy` (a year before), for ratios with theirs (`<m>_prev_num`, ...). With
+    `targets`: `<m>_target` and `<m>_gap` (value − target, in the metric's unit). `by=["unit"]`
+    groups by the children of the filtered unit (its own dossiers under its own code), or by
+    the units of `filters["unit_kind"]`.
     """
     req = Request(tuple(metrics), grain, start, end, Filters.of(filters), tuple(by))
     _scope.check_unit(config, req.filters.unit)  # before any SQL (and any cache): who may read it
