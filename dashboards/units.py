@@ -16,6 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from config import Metric
 from dashboards import _escalation as escalation
 from dashboards import _figures as figs
 from dashboards import _forecast as forecast
@@ -111,10 +112,7 @@ def _summary(v: UnitView, lang: str):
     value, target = row.get(v.metric), row.get(f"{v.metric}_target")
     prev = row.get(f"{v.metric}_prev")
     change = value - prev if value is not None and prev is not None else None
-    counts = ""
-    if m.denominator is not None and row.get(f"{v.metric}_den"):
-        counts = (f"{fmt.number(row[f'{v.metric}_num'], 0, lang)} {t('of', lang)} "
-                  f"{fmt.number(row[f'{v.metric}_den'], 0, lang)}")  # fmt: skip
+    counts, prev_counts = (_counts(m, row, v.metric + part, lang) for part in ("", "_prev"))
     # 97.96 against 98 reads 97,96% (target 98,00%), not 98,0% marked short of 98,0%.
     digits = fmt.digits_apart(m, value, target)
     return html.Div(
@@ -129,11 +127,22 @@ def _summary(v: UnitView, lang: str):
                 + (fmt.metric_value(m, target, lang, digits) if target is not None else "–"),
                 className="kpi-target",
             ),
-            html.Div(f"{fmt.delta(m, change, lang)} {t('vs_prev', lang)}", className="kpi-change"),
+            # The period before's value (and its counts on hover): the change traces to both.
+            html.Div(f"{fmt.delta(m, change, lang)} {t('vs_prev', lang)} "
+                     f"({fmt.metric_value(m, prev, lang, digits)})", className="kpi-change",
+                     id="units-change", title=prev_counts or None),
             status_badge(status_of(m, value, target), lang, "kpi-status"),
         ],
         className="units-summary",
     )
+
+
+def _counts(m: Metric, row: dict, column: str, lang: str) -> str:
+    """"15.134 trên 17.580": a ratio's numerator of its denominator; "" for no data."""
+    if m.denominator is None or not row.get(f"{column}_den"):
+        return ""
+    return (f"{fmt.number(row[f'{column}_num'], 0, lang)} {t('of', lang)} "
+            f"{fmt.number(row[f'{column}_den'], 0, lang)}")  # fmt: skip
 
 
 def _trend(v: UnitView, lang: str):

@@ -78,3 +78,24 @@ def test_an_escalation_that_cannot_be_read_says_so_and_the_page_stands(wh, serve
     assert "could not be read" in str(card) and "units-sla-red" not in str(strip)
     assert "the escalation of Q1-BENNGHE failed" in caplog.text
     assert "units-trend" in str(page)
+
+
+def test_the_summary_gives_the_period_before_that_its_change_is_from(wh, server):
+    """March 2026: 3 online of 4 (75%); the period before (February): 1 of 4 (25%)."""
+    from dashboards import units
+
+    def month(prefix: str, day: str, online: int) -> list[dict]:
+        return [dossier(f"{prefix}{i}", "Q1-BENNGHE", f"{day} 09:00",
+                        channel="online" if i < online else "direct") for i in range(4)]  # fmt: skip
+
+    load(wh, month("M", "2026-03-10", 3) + month("F", "2026-02-10", 1))
+    args = {"metric": "online_rate", "start": "2026-03-01", "end": "2026-03-31", "lang": "en"}
+    with server.test_request_context("/units/Q1-BENNGHE"):
+        page = units.layout("Q1-BENNGHE", **args)
+        empty = units.layout("Q1-BENNGHE", **{**args, "start": "2026-02-01", "end": "2026-02-28"})
+    change = page["units-change"]
+    assert change.children == "+50.0 pts vs previous period (25.0%)"
+    assert change.title == "1 of 4"
+    # February against January, which has nothing: no change and no data, not 0.
+    assert empty["units-change"].children == "– vs previous period (no data)"
+    assert empty["units-change"].title is None
