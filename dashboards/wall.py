@@ -11,6 +11,7 @@ URL: `lang`, `kiosk`, `board` (pin one board), `refresh` (seconds), `rotate=0` (
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import dash
 import flask
@@ -207,15 +208,20 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
     )
 
 
-def _token() -> str:
-    """What decides whether the wall must re-render: data version, late feeds, the date."""
-    late = sorted(s for s, f in current_freshness().items() if f.stale)
-    # Alerts also change between loads (scheduled evaluations, acknowledgements).
-    alerts = "|".join(text for _, text, _ in strip_items("en"))
-    return (
-        f"{runtime().warehouse.data_version()}|{','.join(late)}|{local_today().isoformat()}"
-        f"|{hash(alerts)}"
-    )
+def _token(version: int | None = None, today: date | None = None) -> str:
+    """What decides whether the wall must re-render: data version, late feeds, the date and the
+    firing alerts (they change between loads: scheduled evaluations, acknowledgements).
+
+    The page passes the version and the date it read before drawing its board, and builds the
+    token after it from the same answers the board drew (kept for the request): a load or a
+    midnight in between then moves the token once more, so the next poll redraws, never the
+    other way round."""
+    version = runtime().warehouse.data_version() if version is None else version
+    today = local_today() if today is None else today
+    fresh, strip = gather(current_freshness, lambda: strip_items("en"))
+    late = sorted(s for s, f in fresh.items() if f.stale)
+    alerts = "|".join(text for _, text, _ in strip)
+    return f"{version}|{','.join(late)}|{today.isoformat()}|{hash(alerts)}"
 
 
 def screen_scale(cookie: str | None) -> float:
@@ -248,17 +254,19 @@ def layout(lang: str = "vi", board: str | None = None, refresh: str | None = Non
                          else None)  # fmt: skip
     index = _board_index(wc.boards, board)
     rotating = not pinned and rotate != "0" and len(wc.boards) > 1
+    version, today = runtime().warehouse.data_version(), local_today()
+    body = render_board(wc.boards[index], lang, scale)
     return html.Div(
         [
             dcc.Store(id="wall-params", data={"lang": lang, "pinned": pinned}),
-            dcc.Store(id="wall-version", data=_token()),
+            dcc.Store(id="wall-version", data=_token(version, today)),
             dcc.Store(id="wall-board", data=index),
             dcc.Store(id="wall-scale", data=scale),
             dcc.Interval(id="wall-poll", interval=refresh_s * 1000),
             dcc.Interval(id="wall-rotate", interval=wc.boards[index].seconds * 1000,
                          disabled=not rotating),
             html.Div(t("wall.offline", lang), id="wall-offline", className="wall-offline"),
-            html.Div(render_board(wc.boards[index], lang, scale), id="wall-body"),
+            html.Div(body, id="wall-body"),
         ],
         className="wall" + (" wall-kiosk" if kiosk == "1" else ""),
         id="wall-root",
