@@ -119,6 +119,7 @@ CASES = {
     "page /explore": router_request("/explore"),
     "page /sources": router_request("/sources"),
     "page /alerts": router_request("/alerts"),
+    "alerts projections panel (the city)": panel_request("alerts projections", "vi"),
     "wall poll (data version)": _wall_poll(),
     "wall refresh (board render)": _wall_refresh(0),
     "explore update (2 metrics, month)": _explore(None),

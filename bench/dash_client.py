@@ -48,20 +48,25 @@ def overdue_request(view: dict, sort: list[dict] | None = None) -> dict:
     }
 
 
-# The drill-down's panels, filled once the page is drawn (dashboards/units.py): their outputs.
-PANELS = {"programmes": ("units-programmes-slot",),
-          "escalation": ("units-sla-slot", "units-escalation-slot")}  # fmt: skip
+# Panels filled once their page is drawn (dashboards/_panel.py): the store each is asked with,
+# and its outputs.
+PANELS = {"programmes": ("units-view", ("units-programmes-slot",)),
+          "escalation": ("units-view", ("units-sla-slot", "units-escalation-slot")),
+          "alerts projections": ("alerts-lang", ("alerts-forecast-slot",))}  # fmt: skip
+UNIT_PANELS = tuple(p for p, (store, _) in PANELS.items() if store == "units-view")
 
 
-def panel_request(panel: str, view: dict) -> dict:
-    """The body that asks the drill-down for one of its `PANELS`, as the browser sends it."""
-    outs = [{"id": slot, "property": "children"} for slot in PANELS[panel]]
+def panel_request(panel: str, value: dict | str) -> dict:
+    """The body that asks for one of the `PANELS` with its store's `value` (a drill-down's view,
+    the alerts page's language), as the browser sends it."""
+    store, slots = PANELS[panel]
+    outs = [{"id": slot, "property": "children"} for slot in slots]
     names = [f"{o['id']}.children" for o in outs]
     return {
         "output": names[0] if len(outs) == 1 else ".." + "...".join(names) + "..",
         "outputs": outs[0] if len(outs) == 1 else outs,
-        "inputs": [{"id": "units-view", "property": "data", "value": view}],
-        "changedPropIds": ["units-view.data"],
+        "inputs": [{"id": store, "property": "data", "value": value}],
+        "changedPropIds": [f"{store}.data"],
     }
 
 

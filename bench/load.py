@@ -42,7 +42,7 @@ from pathlib import Path
 import requests
 
 from bench.dash_client import (
-    PANELS,
+    UNIT_PANELS,
     opening_view_data,
     overdue_request,
     panel_request,
@@ -173,7 +173,7 @@ def analyst(url: str, user: str, password: str, rec: Recorder, until: float, see
             unit = rng.choice(UNITS[1:])
             view = opening_view_data(unit, today)  # what the drawn page sends next
             rec.call("units_page", lambda u=unit: _post(s, url, router_request(f"/units/{u}")))
-            for panel in PANELS:
+            for panel in UNIT_PANELS:
                 rec.call(f"units_{panel}", lambda p=panel, v=view: _post(s, url, panel_request(p, v)))
             rec.call("units_overdue", lambda v=view: _post(s, url, overdue_request(v)))
         else:

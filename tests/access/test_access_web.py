@@ -163,11 +163,15 @@ def test_department_head_gets_nothing_of_a_unit_outside_their_subtree(demo_app):
     assert r.status_code == 200 and "units-trend" in r.text
 
 
-def test_department_head_sees_the_city_on_the_wall_but_not_the_sources_page(demo_app):
+def test_department_head_sees_the_city_on_the_wall_but_not_the_sources_or_alerts(demo_app):
     s = http_session(demo_app.url, "head.q8")
     r = post(s, demo_app.url, router_request("/wall", "?board=online"))
     assert r.status_code == 200 and "wall-map" in r.text
     assert post(s, demo_app.url, router_request("/sources")).status_code == 403
+    # Nor the alerts page, nor its projections panel (the city's and its children's).
+    assert post(s, demo_app.url, router_request("/alerts")).status_code == 403
+    r = post(s, demo_app.url, panel_request("alerts projections", "en"))
+    assert r.status_code == 403 and "forecast-row" not in r.text
     assert s.get(demo_app.url + "/sources", timeout=10).status_code == 403
     assert s.get(demo_app.url + "/api/quarantine", timeout=10).status_code == 403
 
