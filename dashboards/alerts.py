@@ -60,7 +60,7 @@ TEXT = {
 ICON = {"critical": "✖", "warning": "▲"}
 SILENCE_HOURS = (1, 4, 24, 72, 168)
 OTHER_STATES = ("pending", "no_data", "insufficient_data", "error", "stale")
-FORECAST_HEIGHT = "24rem"  # about the projections table of the 11 metrics with a target
+FORECAST_HEIGHT = "40rem"  # about the projections table of the 11 metrics with a target (1600 px)
 
 
 def _t(key: str, lang: str) -> str:
