@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,12 +40,17 @@ def in_line() -> Iterator[None]:
 
 def gather(*sections: Callable[[], Any]) -> list[Any]:
     """Each section's result, in order; the first runs in this thread. A section's exception is
-    raised here. Called from a section itself, the sections run in line: a pool thread waiting
+    raised here, once every section has ended. Called from a section itself, the sections run in line: a pool thread waiting
     on the pool could otherwise wait for ever once every thread of it waits."""
     if getattr(_in_line, "on", False):
         return [s() for s in sections]
     futures = [_submit(s) for s in sections[1:]]
-    first = sections[0]()
+    try:
+        first = sections[0]()
+    finally:
+        # Every section has ended before this returns or raises: one failing must not leave
+        # the others reading the warehouse after their request (or while it closes).
+        wait(futures)
     return [first, *(f.result() for f in futures)]
 
 

@@ -36,6 +36,24 @@ def test_a_failing_section_fails_the_page_and_results_keep_their_order():
     assert gather(lambda: "a", lambda: "b", lambda: "c") == ["a", "b", "c"]
 
 
+def test_a_failing_section_is_raised_only_once_every_other_section_has_ended():
+    """Else a failed page leaves sections reading after its request, even as the app closes."""
+    ended = threading.Event()
+
+    def slow():
+        ended.wait(0.3)
+        ended.set()
+
+    def boom():
+        raise scope.ScopeError("outside")
+
+    for sections in ((boom, slow), (lambda: None, boom, slow)):
+        ended.clear()
+        with pytest.raises(scope.ScopeError):
+            gather(*sections)
+        assert ended.is_set()
+
+
 def test_sections_inside_sections_run_in_line_and_cannot_starve_the_pool():
     # More nested gathers than the pool has threads: were they submitted, every pool thread
     # would wait on work queued behind it.
