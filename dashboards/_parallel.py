@@ -40,8 +40,9 @@ def in_line() -> Iterator[None]:
 
 def gather(*sections: Callable[[], Any]) -> list[Any]:
     """Each section's result, in order; the first runs in this thread. A section's exception is
-    raised here, once every section has ended. Called from a section itself, the sections run in line: a pool thread waiting
-    on the pool could otherwise wait for ever once every thread of it waits."""
+    raised here, once every section has ended. Called from a section itself, the sections run
+    in line: a pool thread waiting on the pool could otherwise wait for ever once every thread
+    of it waits."""
     if getattr(_in_line, "on", False):
         return [s() for s in sections]
     futures = [_submit(s) for s in sections[1:]]

@@ -305,7 +305,6 @@ def forecast_panel(lang: str | None):
     line fitted per unit (~40 ms cold), which the alert tables above need not wait for."""
     lang = lang_of(lang)
     unit = scope.current_unit() or runtime().config.root.code  # the session's, not the page's
-
     return panel.filled(f"the year-end projections of {unit}",
                         lambda: forecast.outlook_table(forecast.outlooks(unit), lang),
                         lambda: panel.failed(lang, "alerts-forecast-failed"))  # fmt: skip

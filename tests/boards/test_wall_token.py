@@ -9,14 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 from dash.exceptions import PreventUpdate
 
-from tests.helpers import dossier, dossiers
-from warehouse import Batch
+from tests.helpers import dossier, load
 
 
 def _load(wh, ids: range) -> None:
     day = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%d 09:00")
-    rows = [dossier(f"w{i}", "Q1-BENNGHE", day) for i in ids]
-    assert wh.load(Batch("desk", dossiers=dossiers(rows))).status == "ok"
+    load(wh, [dossier(f"w{i}", "Q1-BENNGHE", day) for i in ids])
 
 
 def _open_wall(server) -> str:
