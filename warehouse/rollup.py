@@ -81,8 +81,8 @@ def refresh_months(
 
     Day facts are summed per month and key, grouped also by which measures are null, so that a
     row's "numerator reported / denominator reported" pattern survives the sum and the query's
-    per-row `FILTER (WHERE … IS NOT NULL)` gives the same totals as over the day facts. Coarser
-    report facts are copied as they are.
+    sums over the rows where both a ratio's measures are reported give the same totals as over
+    the day facts. Coarser report facts are copied as they are.
     """
     measures = measure_columns(cur, "fact_month")
     where = ["true"]
