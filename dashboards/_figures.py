@@ -216,6 +216,8 @@ def ranking(
     }  # fmt: skip
     if codes is not None:
         trace["customdata"] = list(codes)
+    blank = _no_data_text(list(names), values, lang, 19 * scale, "#c9ced6" if dark else "#555",
+                          hovers=list(names), keys=list(codes or names))  # fmt: skip
     top = max([v for v in values if v is not None] + [target or 0, 1])
     layout = merge(
         _base(dark, scale),
@@ -229,7 +231,7 @@ def ranking(
                              "y0": 0, "y1": 1, "yref": "y domain",
                              "line": {"color": "#f2f4f7" if dark else "#222", "dash": "dash",
                                       "width": 2 * scale}}]  # fmt: skip
-    return figure([trace], layout)
+    return figure([trace, *blank], layout)
 
 
 def period_axis(written: Mapping, grain: str) -> dict:
@@ -297,6 +299,26 @@ LABEL_CHARS = 48
 BAR_MAX_PX = 36
 
 
+def _no_data_text(
+    rows: list[str], values: Sequence[float | None], lang: str, size: float, color: str, *,
+    hovers: list[str], keys: list[str],
+) -> list[dict]:
+    """The "no data" of the bars that have none, as a text-only trace from the axis: plotly
+    writes no text on a bar of length zero, which left a unit that reported nothing an empty
+    row. Its points carry the row's code, so a click on them drills down as on a bar."""
+    missing = [i for i, v in enumerate(values) if v is None]
+    if not missing:
+        return []
+    label = f"{fmt.STATUS_ICON['no_data']} {fmt.NO_DATA[lang]}"
+    return [{
+        "type": "scatter", "mode": "text", "x": [0] * len(missing),
+        "y": [rows[i] for i in missing], "customdata": [keys[i] for i in missing],
+        "hovertext": [hovers[i] for i in missing], "text": [label] * len(missing),
+        "textposition": "middle right", "textfont": {"color": color, "size": size},
+        "hovertemplate": "%{hovertext}: %{text}<extra></extra>", "cliponaxis": False,
+    }]  # fmt: skip
+
+
 def _cut(text: str, chars: int) -> str:
     return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
 
@@ -335,7 +357,9 @@ def bars(
         "hovertemplate": "%{hovertext}: %{text}<extra></extra>",
     }  # fmt: skip
     height = max(height, 28 * len(labels) + 40)
-    return figure([trace], merge(
+    blank = _no_data_text(list(codes), values, lang, 13, "#555", hovers=list(labels),
+                          keys=list(codes))  # fmt: skip
+    return figure([trace, *blank], merge(
         _base(False, 1.0, height=height),
         # Bars at most ~BAR_MAX_PX thick: one sector's bar would otherwise fill the panel.
         bargap=max(0.2, 1 - BAR_MAX_PX * len(labels) / (height - 40)),

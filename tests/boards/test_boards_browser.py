@@ -158,6 +158,28 @@ def test_click_drills_down_url_changes_and_back_restores(demo_app, page: Page, c
     assert console_errors == []
 
 
+def test_a_unit_with_no_data_says_so_and_drills_down(demo_app, page: Page, console_errors):
+    """Every unit listed under the city writes its value or "no data" (plotly writes no text on
+    a bar of length zero), and a click on "no data" opens that unit as a click on a bar does."""
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.goto(_url(demo_app.url, "/units/HCM", "en"))
+    chart = page.locator("#units-children")
+    page.wait_for_selector("#units-children .main-svg", timeout=30_000)
+    rows = chart.locator(".yaxislayer-above .ytick text").count()
+    written = chart.locator("text.bartext").count()
+    silent = chart.locator(".textpoint text", has_text="no data")
+    assert silent.count() > 0  # the demo's departments without procedures report nothing
+    assert written + silent.count() == rows
+    page.wait_for_timeout(800)  # plotly binds its click handlers after the first draw
+    label = silent.last
+    label.scroll_into_view_if_needed()
+    box = label.bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    expect(page).to_have_url(re.compile(r"/units/(?!HCM)[A-Z0-9-]+\?"), timeout=15_000)
+    expect(page.locator("#units-title")).not_to_have_text("Ho Chi Minh City")
+    assert console_errors == []
+
+
 def test_language_switch_persists_across_pages(demo_app, page: Page, console_errors):
     page.goto(f"{demo_app.url}/units/HCM")
     page.wait_for_selector("#units-trend .main-svg")

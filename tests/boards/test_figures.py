@@ -87,6 +87,19 @@ def test_a_bar_just_short_of_its_target_does_not_read_as_the_target():
     assert fig["data"][0]["text"] == ["▲ 97,96%"]
 
 
+def test_the_wall_ranking_writes_no_data_where_a_bar_has_none():
+    """A district that reports nothing is listed first among the lowest: its row says so."""
+    from dashboards._figures import ranking
+
+    metric = load_config().metrics["on_time_rate"]
+    fig = ranking(["Cần Giờ", "Q.8"], [None, 95.0], ["no_data", "warning"], metric, "vi",
+                  codes=["CGIO", "Q8"])  # fmt: skip
+    words = [(t["y"], t["text"]) for t in fig["data"] if t.get("mode") == "text"]
+    assert words == [(["Cần Giờ"], ["○ không có dữ liệu"])]
+    assert not [t for t in ranking(["Q.8"], [95.0], ["warning"], metric, "vi")["data"]
+                if t.get("mode") == "text"]  # fmt: skip
+
+
 # The same cases as the grid's `iocPeriod` (test_boards_browser.py): the two writers agree.
 PERIODS = [("2026-04-01", "quarter", "vi", "Quý 2/2026"), ("2026-04-01", "quarter", "en", "Q2 2026"),
            ("2026-10-01", "month", "vi", "Tháng 10/2026"), ("2026-10-01", "month", "en", "Oct 2026"),
