@@ -90,6 +90,7 @@ TEXT: dict[str, dict[str, str]] = {
     "personal_hidden": {"vi": "Thông tin cá nhân được ẩn (chỉ vai trò Tư pháp được xem)",
                         "en": "Personal fields hidden (justice role only)"},
     "quarter": {"vi": "Quý", "en": "Quarter"},
+    "vs_quarter_before": {"vi": "So với quý trước", "en": "vs quarter before"},
     "components": {"vi": "Thành phần", "en": "Components"},
     "department": {"vi": "Sở, ngành", "en": "Department"},
     "fields_before": {"vi": "Trường trước", "en": "Fields before"},
@@ -457,7 +458,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
         if kind == "department":
             table = table.filter(table["unit_code"] == unit)
         rows = [[cfg.unit(r["unit_code"]).name(lang), fmt.number(r["dti"], 1, lang),
-                 fmt.number(r["dti_change"], 1, lang) if r["dti_change"] is not None else "–",
+                 fmt.delta(cfg.metrics["dti_index"], r["dti_change"], lang),
                  *[fmt.number(r[c], 1, lang) for c in DTI_COMPONENTS]]
                 for r in table.iter_rows(named=True)]  # fmt: skip
         quarter = table["period_start"][0] if table.height else None
@@ -468,7 +469,7 @@ def units_section(unit: str, start: date, end: date, lang: str) -> dbc.Card:
                 fmt.metric_value(cfg.metrics["dti_index"],
                                  table["dti"][0] if kind == "department" and table.height else average,
                                  lang), "units-prog-dti"),
-            html.Div(hj.table([tx("department", lang), "DTI", "±",
+            html.Div(hj.table([tx("department", lang), "DTI", tx("vs_quarter_before", lang),
                              *[cfg.measures[c].name_vi if lang == "vi" else cfg.measures[c].name_en
                                for c in DTI_COMPONENTS]], rows, "units-prog-dti-table",
                             fmt.NO_DATA[lang]),

@@ -68,6 +68,10 @@ def test_drill_down_has_each_programme_for_the_city(demo_app, page: Page, screen
                 "units-prog-no-paper"):  # fmt: skip
         assert page.locator(f"#{id_}").inner_text().strip(), id_
     assert page.locator("#units-prog-dti-table tbody tr").count() == 16  # every department
+    # The change on the quarter before is signed, a rise as plainly as a fall.
+    changes = page.locator("#units-prog-dti-table tbody td:nth-child(3)").all_inner_texts()
+    assert any(c.startswith("+") for c in changes), changes
+    assert all(re.fullmatch(r"[+−±]\d+\.\d|–", c.strip()) for c in changes), changes
     # Each ward bar has its name beside it (plotly drops the tick labels that do not fit).
     wards = page.locator("#units-prog-cases-ward")
     bars = wards.locator(".bars .point").count()
