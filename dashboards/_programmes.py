@@ -54,7 +54,7 @@ from metrics.query import query
 from metrics.targets import status as status_of
 
 TOP_WARDS = 12  # the wards with most open ID-paper cases, charted on a unit's page
-BAR_PX = 34  # height of one bar and its gap, for labels at 20 px
+BAR_PX = 26  # height of one bar and its gap on a unit page, for labels at 14 px
 HEAT_DAYS = 90  # the heat map covers the last 90 days
 REGISTRY_LATE = timedelta(hours=3)
 # A little under the filled section's height by unit kind (1600 px wide, the demo city), for its
@@ -188,21 +188,24 @@ def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
     if not values:
         return figs.empty(fmt.NO_DATA[lang], dark, scale)
     texts = [fmt.number(v, 0, lang) for v in values]
+    # 20 px reads from across the room on a wall; in a third of a desk page it pushed a long
+    # ward name past the graph's left edge ("…e Minh Xuan Commune, Binh Chanh").
+    size = (20 if dark else 14) * scale
     trace = {
         "type": "bar", "x": values, "y": labels, "orientation": "h",
         "marker": {"color": colors or figs.SERIES[0]},
         "text": texts, "textposition": "outside",
         "cliponaxis": False,
-        "textfont": {"size": 20 * scale},
+        "textfont": {"size": size},
         "hovertemplate": "%{y}: %{x}<extra></extra>",
     }  # fmt: skip
     return figs.figure([trace], figs.merge(
         figs._base(dark, scale),
-        yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": 20 * scale}},
+        yaxis={"autorange": "reversed", "automargin": True, "tickfont": {"size": size}},
         xaxis={"visible": False, "range": [0, max(values, default=1) * 1.02]},
         # Room for the longest value beside its bar (~0.65 em a digit): a share of the axis
         # range was too little in a narrow panel, and "2.440" showed as "2.44".
-        margin={"r": 8 + 0.65 * 20 * scale * max(map(len, texts), default=1)},
+        margin={"r": 8 + 0.65 * size * max(map(len, texts), default=1)},
         separators=figs.separators(lang),
     ))  # fmt: skip
 

@@ -57,7 +57,7 @@ def test_programmes_wall_board_shows_six_tiles_and_the_heat_map(demo_app, page: 
 
 
 def test_drill_down_has_each_programme_for_the_city(demo_app, page: Page, screenshot_dir):
-    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.set_viewport_size({"width": 1366, "height": 900})  # the commonest laptop screen
     page.goto(f"{demo_app.url}/units/HCM?lang=en")
     page.wait_for_selector("#units-programmes #units-prog-heatmap .main-svg", timeout=30_000)
     page.locator("#units-programmes").scroll_into_view_if_needed()
@@ -76,6 +76,8 @@ def test_drill_down_has_each_programme_for_the_city(demo_app, page: Page, screen
     wards = page.locator("#units-prog-cases-ward")
     bars = wards.locator(".bars .point").count()
     assert bars >= 10 and wards.locator(".ytick").count() == bars
+    left = wards.bounding_box()["x"]  # and whole: none runs past the graph's edge
+    assert all(name.bounding_box()["x"] >= left for name in wards.locator(".ytick text").all())
     # The admin is not the justice role: the overdue cases list hides personal fields.
     table = page.locator("#units-prog-cases-table").inner_text()
     assert "•••" in table and not re.search(r"\b000\d{9}\b", table)
