@@ -123,16 +123,19 @@ def _grid(e: Escalation, lang: str) -> dag.AgGrid:
          "action": ESCALATE_TO[r["level"]][lang]}
         for r in e.listed.iter_rows(named=True)
     ]  # fmt: skip
-    cols = [("level_text", t("sla.level", lang), 90), ("dossier_id", t("units.dossier", lang), 220),
-            ("unit", t("unit", lang), 180), ("procedure", t("procedure", lang), 280),
-            ("due_at", t("units.due", lang), 140), ("hours", t("sla.hours", lang), 110),
-            ("action", t("sla.action", lang), 200)]  # fmt: skip
+    # (field, header, width, narrowest): fitted to the card, the names give way and show whole
+    # on hover; the level, the due time and how late never shrink past reading ("13:43, 27…").
+    cols = [("level_text", t("sla.level", lang), 100, 100),
+            ("dossier_id", t("units.dossier", lang), 210, 120),
+            ("unit", t("unit", lang), 180, 110), ("procedure", t("procedure", lang), 280, 130),
+            ("due_at", t("units.due", lang), 160, 160), ("hours", t("sla.hours", lang), 110, 110),
+            ("action", t("sla.action", lang), 200, 120)]  # fmt: skip
     level_class = {f"sla-cell-{level}": f"params.data.level === '{level}'" for level, _ in LEVELS}
     # Sorted already, most overdue first; the time columns are text, so they do not re-sort.
-    defs = [{"field": f, "headerName": h, "width": w,
+    defs = [{"field": f, "headerName": h, "headerTooltip": h, "width": w, "minWidth": least,
              **({"cellClassRules": level_class} if f == "level_text" else {}),
-             **({"sortable": False} if f in ("due_at", "hours") else {})}
-            for f, h, w in cols]  # fmt: skip
+             **({"sortable": False} if f in ("due_at", "hours") else {"tooltipField": f})}
+            for f, h, w, least in cols]  # fmt: skip
     return dag.AgGrid(
         id="units-sla-list",
         rowData=rows,

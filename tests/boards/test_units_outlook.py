@@ -88,6 +88,10 @@ def test_a_unit_page_projects_the_year_end_and_lists_dossiers_to_escalate(
     expect(first).to_contain_text("red-2")  # the most overdue first
     expect(first).to_contain_text("4.2 days")
     expect(first).to_contain_text("Escalate to the agency head")
+    # The level, the due time and how late are whole on a laptop's screen; names give way.
+    for column in ("level_text", "due_at", "hours"):
+        cell = first.locator(f".ag-cell[col-id='{column}']")
+        assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), f"{column} is cut"
     with page.expect_download() as download:  # every escalated dossier, as CSV
         page.click("#units-sla-export")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
