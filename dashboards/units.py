@@ -236,24 +236,27 @@ def _controls(v: UnitView, lang: str) -> dbc.Row:
 
 
 def _overdue_grid(v: UnitView, lang: str) -> dag.AgGrid:
+    # (field, header, width, narrowest): the times and days late stay whole ("14:16, 25 May 2…"
+    # was cut); the names give way and show whole on hover.
     cols = [
-        ("dossier_id", t("units.dossier", lang), 230),
-        ("unit_code", t("unit", lang), 190),
-        ("procedure_code", t("procedure", lang), 260),
-        ("channel", t("channel", lang), 110),
-        ("received_at", t("units.received", lang), 150),
-        ("due_at", t("units.due", lang), 150),
-        ("completed_at", t("units.completed", lang), 150),
-        ("days_late", t("units.days_late", lang), 120),
+        ("dossier_id", t("units.dossier", lang), 230, 150),
+        ("unit_code", t("unit", lang), 190, 120),
+        ("procedure_code", t("procedure", lang), 260, 140),
+        ("channel", t("channel", lang), 110, 100),
+        ("received_at", t("units.received", lang), 165, 165),
+        ("due_at", t("units.due", lang), 165, 165),
+        ("completed_at", t("units.completed", lang), 165, 165),
+        ("days_late", t("units.days_late", lang), 120, 120),
     ]
     return dag.AgGrid(
         id="units-overdue",
         columnSize="responsiveSizeToFit",
         rowModelType="infinite",
         columnDefs=[
-            {"field": f, "headerName": h, "width": w, "sortable": f in SORTABLE,
-             "filter": False, **({"sort": "desc"} if f == "days_late" else {})}
-            for f, h, w in cols
+            {"field": f, "headerName": h, "width": w, "minWidth": least, "tooltipField": f,
+             "sortable": f in SORTABLE, "filter": False,
+             **({"sort": "desc"} if f == "days_late" else {})}
+            for f, h, w, least in cols
         ],
         defaultColDef={"resizable": True},
         dashGridOptions=grid_options(

@@ -155,6 +155,10 @@ def test_click_drills_down_url_changes_and_back_restores(demo_app, page: Page, c
     # The grid's pager writes the total as the page does (Vietnamese: 8.713, not 8,713).
     total = re.match(r"[\d.]+", page.locator("#units-overdue-total").inner_text()).group(0)
     expect(page.locator("#units-overdue .ag-paging-panel")).to_contain_text(f"trên {total}")
+    first = page.locator("#units-overdue .ag-row[row-index='0']")
+    for column in ("received_at", "due_at", "completed_at", "days_late"):  # whole, not "14:16 2…"
+        cell = first.locator(f".ag-cell[col-id='{column}']")
+        assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), f"{column} is cut"
     assert console_errors == []
 
 
