@@ -190,6 +190,8 @@ def figure(spec: dict, rows: list[dict]) -> dict:
             data.append(_compared(trace, [r[f"{code}_{compare}"] for r in rs],
                                   t(f"explore.{compare}", lang)))  # fmt: skip
     xaxis = {"gridcolor": "#e5e7eb", **figs.period_axis(written, spec["grain"])}
+    # Rates only: the axis says they are percentages. A count or days beside them: no sign.
+    percent = all(cfg.metrics[c].is_percent for c in spec["metrics"])
     if spec["grain"] == "total":
         xaxis["type"] = "category"
     return figs.figure(data, {
@@ -202,7 +204,7 @@ def figure(spec: dict, rows: list[dict]) -> dict:
         "height": 420,
         "barmode": "group",
         "xaxis": xaxis,
-        "yaxis": {"gridcolor": "#e5e7eb", "rangemode": "tozero"},
+        "yaxis": {"gridcolor": "#e5e7eb", "rangemode": "tozero", "ticksuffix": "%" if percent else ""},
         "title": {"text": ", ".join(cfg.metrics[c].name(lang) for c in spec["metrics"]),
                   "font": {"size": 15}},
     })  # fmt: skip

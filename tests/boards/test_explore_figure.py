@@ -73,6 +73,9 @@ def test_hover_writes_each_metric_with_its_decimals_and_unit(config):
     rate, count = config.metrics["online_rate"], config.metrics["qr_count"]
     assert f"%{{y:,.{rate.decimals}f}}%" in hover[rate.name("en")]  # 81,0%, not 81
     assert f"%{{y:,.{count.decimals}f}}<" in hover[count.name("en")]  # a count: no % sign
+    assert fig["layout"]["yaxis"]["ticksuffix"] == ""  # a count on the same axis: no % either
+    rates = ["online_rate", "on_time_rate"]
+    assert figure(_spec(rates, None), _rows(rates, 1))["layout"]["yaxis"]["ticksuffix"] == "%"
 
 
 def _compare_spec(compare: str | None) -> dict:
