@@ -401,7 +401,9 @@ def evaluate_feed(
         new = AlertState(state="no_data", since=prev.since if prev.state == "no_data" else now)
         reason = Reason.of("feed_never", source=watch.source)
     else:
-        age = now - last_delivery
+        # A batch that finished while the evaluation ran is newer than its `now`: age zero, not
+        # "last delivery -0.0 h ago".
+        age = max(now - last_delivery, timedelta(0))
         hours = age / timedelta(hours=1)
         if age > watch.stale_after:
             started = prev.started_at if prev.state == "stale" else now

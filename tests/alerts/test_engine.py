@@ -211,6 +211,12 @@ def test_stale_feed_has_its_own_alert_and_recovers():
     assert evaluate_feed(None, None, WATCH, T0).state.state == "no_data"
 
 
+def test_a_delivery_during_the_evaluation_is_zero_hours_old():
+    ev = evaluate_feed(None, T0 + timedelta(seconds=2), WATCH, T0)
+    assert ev.state.state == "ok" and ev.state.value == 0
+    assert ev.why.text("vi").endswith("cách đây 0,0 giờ")
+
+
 def test_unknown_previous_state_starts_clean():
     ev = evaluate(AlertState(), V(90), HIGHER, T0)
     assert ev.state.state == "ok" and ev.event is None
