@@ -55,7 +55,9 @@ header p{margin:6px 0 0;opacity:.9}main{padding:18px 28px;max-width:1400px}
 nav a,footer a{margin-right:14px;color:#0b3d91}nav{margin-bottom:14px}
 table{border-collapse:collapse;width:100%;background:#fff;font-variant-numeric:tabular-nums}
 th,td{padding:6px 8px;border-bottom:1px solid #e3e6ea;text-align:right;white-space:nowrap}
-th:nth-child(2),td:nth-child(2){text-align:left;white-space:normal;min-width:240px}th{background:#eef1f5;font-size:13px}
+th:nth-child(2),td:nth-child(2){text-align:left;white-space:normal;min-width:240px}
+th{background:#eef1f5;font-size:13px;white-space:normal;vertical-align:bottom}
+.wide{overflow-x:auto}
 .bar{display:inline-block;height:10px;background:#1f5fa8;border-radius:2px;vertical-align:middle;margin-left:6px}
 .up{color:#1a7f37}.down{color:#c62828}h2{font-size:18px;margin-top:28px}footer{margin-top:24px;font-size:13px}
 """
@@ -146,7 +148,7 @@ def page() -> Response:
                      f'{escape(fmt.period(start, grain, lang))}</b></p>')  # fmt: skip
         heads = [tx["rank"], tx["department"], "DTI", tx["change"],
                  *[f"{_component_name(c, lang)} ({tx['max']} {MAX_POINTS[c]})" for c in DTI_COMPONENTS]]
-        parts.append('<table id="dti-table"><thead><tr>'
+        parts.append('<div class="wide"><table id="dti-table"><thead><tr>'
                      + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr></thead><tbody>")  # fmt: skip
         for i, r in enumerate(table.iter_rows(named=True), start=1):
             name = names.get(r["unit_code"], (r["unit_code"],) * 2)[0 if lang == "vi" else 1]
@@ -160,11 +162,11 @@ def page() -> Response:
                      *[fmt.number(r[c], 1, lang) for c in DTI_COMPONENTS]]  # fmt: skip
             parts.append(f'<tr data-unit="{escape(r["unit_code"])}">'
                          + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")  # fmt: skip
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
         # Progress: each department's DTI over the recent periods.
         periods = sorted(set(history["period_start"].to_list()))[-8:]
         by = {(r["unit_code"], r["period_start"]): r["dti"] for r in history.iter_rows(named=True)}
-        parts.append(f'<h2>{escape(tx["progress"])}</h2><table id="dti-progress"><thead><tr><th></th>'
+        parts.append(f'<h2>{escape(tx["progress"])}</h2><div class="wide"><table id="dti-progress"><thead><tr><th></th>'
                      f'<th>{escape(tx["department"])}</th>'
                      + "".join(f"<th>{escape(fmt.period(p, grain, lang))}</th>" for p in periods)
                      + "</tr></thead><tbody>")  # fmt: skip
@@ -173,7 +175,7 @@ def page() -> Response:
             vals = "".join(f"<td>{fmt.number(by.get((code, p)), 1, lang) if by.get((code, p)) is not None else '–'}</td>"
                            for p in periods)  # fmt: skip
             parts.append(f"<tr><td></td><td>{escape(name)}</td>{vals}</tr>")
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
     parts += [
         f'<footer>{escape(tx["open_data"])}: ',
         f'<a href="{PREFIX}.csv?grain={grain}" id="dti-csv">CSV</a>',
