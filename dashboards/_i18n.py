@@ -81,7 +81,8 @@ TEXT: dict[str, dict[str, str]] = {
     "units.children": {"vi": "Đơn vị trực thuộc", "en": "Units within"},
     "units.peers": {"vi": "So sánh đơn vị cùng cấp", "en": "Compared with peer units"},
     "units.by_sector": {"vi": "Theo lĩnh vực", "en": "By sector"},
-    "units.by_procedure": {"vi": "Theo thủ tục", "en": "By procedure"},
+    # The list is cut to TOP_PROCEDURES, worst first (units and sectors read best first).
+    "units.by_procedure": {"vi": "Theo thủ tục · kém nhất trước", "en": "By procedure · worst first"},
     "units.overdue": {"vi": "Hồ sơ trễ hạn", "en": "Overdue dossiers"},
     "units.click_hint": {"vi": "Bấm vào cột để xem chi tiết", "en": "Click a bar to drill down"},
     "units.dossier": {"vi": "Mã hồ sơ", "en": "Dossier"},
