@@ -183,8 +183,10 @@ def heatmap(counts: list[list[int]], lang: str, dark: bool = False, scale: float
 
 
 def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
-          scale: float = 1.0, colors: list[str] | None = None) -> dict:  # fmt: skip
-    """Counts as horizontal bars, or "no data" when there are none (not empty axes)."""
+          scale: float = 1.0, colors: list[str] | None = None,
+          height: int | None = None) -> dict:  # fmt: skip
+    """Counts as horizontal bars, or "no data" when there are none (not empty axes); in a graph
+    `height` px tall, bars at most `BAR_MAX_PX` thick (a ward's one bar filled its panel)."""
     if not values:
         return figs.empty(fmt.NO_DATA[lang], dark, scale)
     texts = [fmt.number(v, 0, lang) for v in values]
@@ -207,6 +209,8 @@ def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
         # range was too little in a narrow panel, and "2.440" showed as "2.44".
         margin={"r": 8 + 0.65 * size * max(map(len, texts), default=1)},
         separators=figs.separators(lang),
+        **({"bargap": max(0.2, 1 - figs.BAR_MAX_PX * len(values) / (height - 20))}
+           if height else {}),
     ))  # fmt: skip
 
 
@@ -420,11 +424,12 @@ def viewer() -> tuple[str | None, str | None]:
 def _bars_panel(id_: str, title: str, labels: list[str], values: list[float], lang: str) -> dbc.Col:
     """A titled bar chart tall enough for every bar's label (plotly drops the labels that do
     not fit, and shrinks the values inside thin bars)."""
+    height = max(220, BAR_PX * len(labels) + 16)
     return dbc.Col([
         html.Div(title, className="small text-muted"),
-        dcc.Graph(id=id_, style={"height": f"{max(220, BAR_PX * len(labels) + 16)}px"},
+        dcc.Graph(id=id_, style={"height": f"{height}px"},
                   config=figs.graph_config(lang, displayModeBar=False),
-                  figure=hbars(labels, values, lang)),
+                  figure=hbars(labels, values, lang, height=height)),
     ], md=4)  # fmt: skip
 
 

@@ -35,6 +35,16 @@ def test_count_bars_without_counts_say_no_data_instead_of_empty_axes():
     assert hbars(["Phường 1"], [3], "vi")["data"][0]["text"] == ["3"]
 
 
+def test_one_count_bar_stays_a_bar_not_a_block():
+    """A ward's page lists one ward: its bar keeps a bar's thickness in a 220 px panel."""
+    from dashboards._figures import BAR_MAX_PX
+    from dashboards._programmes import hbars
+
+    for n in (1, 3, 12):
+        layout = hbars([f"P{i}" for i in range(n)], [5] * n, "vi", height=220)["layout"]
+        assert (1 - layout["bargap"]) * (220 - 20) / n <= BAR_MAX_PX + 0.5, n
+
+
 def test_trend_hover_writes_the_value_with_the_metrics_decimals_and_unit():
     from dashboards._figures import trend
 
