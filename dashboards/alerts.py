@@ -17,9 +17,10 @@ from access.web import current as current_principal
 from dashboards import _forecast as forecast
 from dashboards import _panel as panel
 from dashboards._alerts import alert_link, alert_name, alert_text, reason_text, when
+from dashboards._components import label
 from dashboards._i18n import lang_of, t
 from dashboards._parallel import gather
-from dashboards._runtime import runtime
+from dashboards._runtime import local_today, runtime
 from metrics import scope
 from metrics.alerts.reasons import SEVERITIES, STATES, event_word
 from warehouse import alerts_store as store
@@ -37,7 +38,7 @@ TEXT = {
     "none": {"vi": "Không có", "en": "None"},
     "severity": {"vi": "Mức độ", "en": "Severity"},
     "metric": {"vi": "Chỉ tiêu", "en": "Metric"},
-    "unit": {"vi": "Mã đơn vị", "en": "Unit code"},
+    "unit": {"vi": "Đơn vị (cả cấp dưới)", "en": "Unit (and those below it)"},
     "state": {"vi": "Trạng thái", "en": "State"},
     "alert": {"vi": "Cảnh báo", "en": "Alert"},
     "since": {"vi": "Từ lúc", "en": "Since"},
@@ -116,11 +117,22 @@ def _recent_history() -> list[dict]:
     return remembered(cur, "alert_history_200", lambda: store.alert_history(cur, limit=200))
 
 
+def _within(unit: str | None):
+    """Whether an alert's unit is `unit` or below it (District 8 takes its wards' alerts too);
+    every alert when no unit is picked."""
+    if not unit:
+        return lambda code: True
+    cfg, today = runtime().config, local_today()
+    known = cfg.unit_codes()
+    return lambda code: code == unit or (code in known and unit in cfg.ancestors(code, today))
+
+
 def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
+    inside = _within(unit)
     rows = [
         r
         for r in _recent_history()
-        if (not metric or r["metric"] == metric) and (not unit or r["unit_code"] == unit)
+        if (not metric or r["metric"] == metric) and inside(r["unit_code"])
     ][:100]
     if not rows:
         return html.P(_t("none", lang), className="text-muted")
@@ -148,10 +160,10 @@ def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
 
 
 def render(lang: str, severity: str | None, metric: str | None, unit: str | None) -> list:
-    unit = (unit or "").strip() or None
+    inside = _within(unit)
     rows = [a for a in store.current_alerts(runtime().warehouse.cursor())
             if (not severity or a.severity == severity) and (not metric or a.metric == metric)
-            and (not unit or a.unit_code == unit)]  # fmt: skip
+            and inside(a.unit_code)]  # fmt: skip
     firing = [a for a in rows if a.state == "firing"]
     active = [a for a in firing if not a.acknowledged and not a.silenced]
     acked = [a for a in firing if a.acknowledged and not a.silenced]
@@ -193,6 +205,17 @@ def render(lang: str, severity: str | None, metric: str | None, unit: str | None
     ]
 
 
+def _unit_options(every: list, lang: str) -> list[dict]:
+    """The units with an alert and the units above them, by name (a person picks "Quận 8", not
+    types "Q8"), the city first and then as the configuration lists them."""
+    cfg, today = runtime().config, local_today()
+    codes = {a.unit_code for a in every if a.unit_code in cfg.unit_codes()}
+    codes |= {up for code in codes for up in cfg.ancestors(code, today)}
+    order = {u.code: i for i, u in enumerate(cfg.units)}
+    return [{"label": label("unit", code, lang), "value": code}
+            for code in sorted(codes, key=lambda c: (c != cfg.root.code, order[c]))]  # fmt: skip
+
+
 def _actionable(lang: str) -> list[dict]:
     every = store.current_alerts(runtime().warehouse.cursor())
     rows = [a for a in every if a.state in ("firing", "pending")]
@@ -226,8 +249,12 @@ def layout(lang: str = "vi", **_query) -> html.Div:
                 md=4,
             ),
             dbc.Col(
-                dbc.Input(id="alerts-filter-unit", placeholder=_t("unit", lang), debounce=True),
-                md=2,
+                dcc.Dropdown(
+                    id="alerts-filter-unit",
+                    options=_unit_options(every, lang),
+                    placeholder=_t("unit", lang),
+                ),
+                md=3,
             ),
         ],
         className="mb-3 g-2",

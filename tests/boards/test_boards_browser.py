@@ -184,6 +184,25 @@ def test_a_unit_with_no_data_says_so_and_drills_down(demo_app, page: Page, conso
     assert console_errors == []
 
 
+def test_the_alerts_page_filters_by_a_unit_picked_by_name_and_those_below_it(
+    demo_app, page: Page, console_errors
+):
+    """A leader picks "District 8" from a list (no code to know): its own alerts and its wards'
+    stay, in the alert tables and in the history; the rest of the city's go."""
+    page.goto(_url(demo_app.url, "/alerts", "en"))
+    rows = page.locator("#alerts-active tr.alert-row, #alerts-history tbody tr")
+    expect(rows.first).to_be_visible(timeout=30_000)
+    assert rows.filter(has_not_text="District 8").count() > 0  # the demo city's other alerts
+    wards = rows.filter(has_text=re.compile(r"Ward [^,]+, District 8\b"))
+    in_wards = wards.count()
+    assert in_wards > 0  # the demo's weak wards of District 8
+    page.click("#alerts-filter-unit")
+    page.get_by_role("option", name="District 8", exact=True).click()
+    expect(rows.filter(has_not_text="District 8")).to_have_count(0)
+    expect(wards).to_have_count(in_wards)  # the wards' alerts stay with their district's
+    assert console_errors == []
+
+
 def test_language_switch_persists_across_pages(demo_app, page: Page, console_errors):
     page.goto(f"{demo_app.url}/units/HCM")
     page.wait_for_selector("#units-trend .main-svg")
