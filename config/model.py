@@ -141,6 +141,16 @@ class Config:
             rows = [u for u in rows if u.valid_on(on)] or rows
         return max(rows, key=lambda u: u.valid_from)
 
+    def unit_name(self, code: str, lang: str, on: date | None = None) -> str:
+        """The unit's name standing alone (an alert, a list, a grid row): a ward's Vietnamese
+        name with its district, "Phường 4, Quận 8", as the English names already are ("Ward 4,
+        District 8"). Ward names repeat across districts; beside its district, `name` does."""
+        unit = self.unit(code, on)
+        if lang == "en" or unit.parent_code is None:
+            return unit.name(lang)
+        parent = self.unit(unit.parent_code, on)
+        return f"{unit.name_vi}, {parent.name_vi}" if parent.kind == "district" else unit.name_vi
+
     @cached_property
     def _unit_code_set(self) -> frozenset[str]:
         return frozenset(self._unit_rows)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from dashboards import _format as fmt
-from dashboards._components import local, per_request
+from dashboards._components import label, local, per_request
 from dashboards._runtime import runtime
 from metrics.alerts.notify import drilldown_path
 from metrics.alerts.reasons import Formats, Reason
@@ -56,10 +56,7 @@ def alert_name(row: Mapping, lang: str) -> str:
     if row.get("rule_id") is None:
         return row.get("alert_key") or ""
     code = row.get("unit_code")
-    try:
-        unit = cfg.unit(code).name(lang) if code else ""
-    except KeyError:
-        unit = code or ""
+    unit = label("unit", code, lang) if code else ""
     m = cfg.metrics.get(row.get("metric") or "")
     if m is None:
         return f"{unit} · {row['rule_id']}"

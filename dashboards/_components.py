@@ -42,7 +42,7 @@ def label(dim: str, code, lang: str) -> str:
     if code is None:
         return "–"
     if dim == "unit" and code in cfg.unit_codes():
-        return cfg.unit(code, local_today()).name(lang)
+        return cfg.unit_name(code, lang, local_today())
     if dim == "sector" and code in cfg.sectors:
         return cfg.sectors[code].name(lang)
     if dim == "procedure" and code in cfg.procedures:

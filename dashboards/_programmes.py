@@ -23,6 +23,7 @@ from dashboards import _panel as panel
 from dashboards._components import (
     as_of_line,
     current_freshness,
+    label,
     local,
     parse_search,
     per_request,
@@ -578,25 +579,6 @@ def _section_reads(unit: str, kind: str, start: date, end: date, lang: str, role
     return dict(zip(reads, gather(*reads.values()), strict=True))
 
 
-_WARD_NAMES: dict[tuple[int, str], tuple[object, dict[str, str]]] = {}
-
-
-def _ward_name(code: str, lang: str) -> str:
-    """"Phường 1 · Quận 3": ward names repeat across districts, so the district goes with it."""
-    cfg = runtime().config
-    hit = _WARD_NAMES.get((id(cfg), lang))
-    if hit is None or hit[0] is not cfg:  # every unit's name, once per configuration
-        names: dict[str, str] = {}
-        for code_ in cfg.unit_codes():
-            unit = cfg.unit(code_)
-            if lang == "en" or unit.parent_code is None:
-                names[code_] = unit.name(lang)  # the English names already carry the district
-            else:
-                names[code_] = f"{unit.name_vi} · {cfg.unit(unit.parent_code).name_vi}"
-        hit = _WARD_NAMES[(id(cfg), lang)] = (cfg, names)
-    return hit[1].get(code, code)
-
-
 def _case_scope(unit: str) -> str:
     """The wards whose cases a unit's page shows: its own subtree; the city for the Department
     of Justice."""
@@ -611,7 +593,7 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
     # The 50 most late (the list's first rows), read and cached as such: not every case per view.
     overdue = overdue_cases(role, unit, cur=cur, root=cfg.root.code, today=today, limit=50)
     personal = overdue.height and may_see_personal(role)
-    rows = [[_ward_name(r["ward_code"], lang),
+    rows = [[label("unit", r["ward_code"], lang),
              _named(GROUP_NAMES, r["group_code"], lang), r["age_group"],
              _named(STATUS_NAMES, r["status"], lang), r["proposed_solution"] or "", r["owner"] or "",
              fmt.day(r["due_on"], lang), str(r["days_overdue"]),
@@ -635,7 +617,7 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
                         lang),
             _bars_panel("units-prog-cases-ward", tx("by_ward", lang)
                         + (f" · {tx('top_wards', lang)}" if len(counts.by_ward) > TOP_WARDS else ""),
-                        [_ward_name(w, lang) for w, _ in wards], [n for _, n in wards], lang),
+                        [label("unit", w, lang) for w, _ in wards], [n for _, n in wards], lang),
         ], className="g-2"),
         html.Div([
             html.Span(tx("overdue_cases", lang) + ("" if personal else f" — {tx('personal_hidden', lang)}"),

@@ -255,7 +255,7 @@ def _controls(lang: str, units: list, values: dict) -> html.Div:
                 options=[{"label": t(g, lang), "value": g} for g in GROUPS])], lg=2),
             dbc.Col([dbc.Label(t("unit", lang)), dcc.Dropdown(
                 id="explore-unit", value=values["unit"], placeholder=t("city", lang),
-                options=[{"label": u.name(lang), "value": u.code} for u in units])],
+                options=[{"label": label("unit", u.code, lang), "value": u.code} for u in units])],
                 lg=3),
             dbc.Col([dbc.Label(t("sectors", lang)), dcc.Dropdown(
                 id="explore-sectors", multi=True, value=values["sectors"],

@@ -161,3 +161,14 @@ def test_transitions_are_notified_once_each_on_every_channel(wh, config, http_re
     assert "lý do: " + body["reason_text"]["vi"] in mail.get_content()
     sent = scalar(wh.cursor(), "SELECT count(*) FROM alert_delivery WHERE status = 'sent'")
     assert sent == 2
+
+
+def test_a_ward_is_named_with_its_district_in_a_notification(config):
+    """"Phường 4" is in several districts: the message says which."""
+    from metrics.alerts.notify import message
+
+    alerts = parse_alerts(json.loads(json.dumps(RULES)), config)
+    row = {"alert_key": "k", "event_id": 1, "event": "firing", "to_state": "firing",
+           "unit_code": "Q8-P04", "metric": "online_rate"}  # fmt: skip
+    assert message(row, config, alerts)["unit_name"] == {"vi": "Phường 4, Quận 8",
+                                                         "en": "Ward 4, District 8"}  # fmt: skip
