@@ -217,7 +217,7 @@ def ranking(
     if codes is not None:
         trace["customdata"] = list(codes)
     blank = _no_data_text(list(names), values, lang, 19 * scale, "#c9ced6" if dark else "#555",
-                          hovers=list(names), keys=list(codes or names))  # fmt: skip
+                          keys=list(codes) if codes is not None else None)  # fmt: skip
     top = max([v for v in values if v is not None] + [target or 0, 1])
     layout = merge(
         _base(dark, scale),
@@ -299,16 +299,24 @@ LABEL_CHARS = 48
 BAR_MAX_PX = 36
 
 
+def bar_gap(bars: int, plot_px: float) -> float:
+    """The gap that keeps `bars` horizontal bars at most ~BAR_MAX_PX thick in a plot area
+    `plot_px` tall: one sector's or one ward's bar would otherwise fill the panel."""
+    return max(0.2, 1 - BAR_MAX_PX * bars / plot_px)
+
+
 def _no_data_text(
     rows: list[str], values: Sequence[float | None], lang: str, size: float, color: str, *,
-    hovers: list[str], keys: list[str],
+    hovers: list[str] | None = None, keys: list[str] | None = None,
 ) -> list[dict]:
     """The "no data" of the bars that have none, as a text-only trace from the axis: plotly
     writes no text on a bar of length zero, which left a unit that reported nothing an empty
-    row. Its points carry the row's code, so a click on them drills down as on a bar."""
+    row. Its points carry the row's code (`keys`, default the rows), so a click on them drills
+    down as on a bar; `hovers` names them (default the rows)."""
     missing = [i for i, v in enumerate(values) if v is None]
     if not missing:
         return []
+    hovers, keys = hovers or rows, keys or rows
     label = f"{fmt.STATUS_ICON['no_data']} {fmt.NO_DATA[lang]}"
     return [{
         "type": "scatter", "mode": "text", "x": [0] * len(missing),
@@ -357,12 +365,10 @@ def bars(
         "hovertemplate": "%{hovertext}: %{text}<extra></extra>",
     }  # fmt: skip
     height = max(height, 28 * len(labels) + 40)
-    blank = _no_data_text(list(codes), values, lang, 13, "#555", hovers=list(labels),
-                          keys=list(codes))  # fmt: skip
+    blank = _no_data_text(list(codes), values, lang, 13, "#555", hovers=list(labels))
     return figure([trace, *blank], merge(
         _base(False, 1.0, height=height),
-        # Bars at most ~BAR_MAX_PX thick: one sector's bar would otherwise fill the panel.
-        bargap=max(0.2, 1 - BAR_MAX_PX * len(labels) / (height - 40)),
+        bargap=bar_gap(len(labels), height - 40),
         yaxis={"autorange": "reversed", "automargin": True, "type": "category",
                "tickmode": "array", "tickvals": list(codes),
                "ticktext": [_cut(label, LABEL_CHARS) for label in labels]},

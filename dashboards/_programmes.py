@@ -210,8 +210,7 @@ def hbars(labels: list[str], values: list[float], lang: str, dark: bool = False,
         # range was too little in a narrow panel, and "2.440" showed as "2.44".
         margin={"r": 8 + 0.65 * size * max(map(len, texts), default=1)},
         separators=figs.separators(lang),
-        **({"bargap": max(0.2, 1 - figs.BAR_MAX_PX * len(values) / (height - 20))}
-           if height else {}),
+        **({"bargap": figs.bar_gap(len(values), height - 20)} if height else {}),
     ))  # fmt: skip
 
 

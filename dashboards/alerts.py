@@ -122,9 +122,8 @@ def _within(unit: str | None):
     every alert when no unit is picked."""
     if not unit:
         return lambda code: True
-    cfg, today = runtime().config, local_today()
-    known = cfg.unit_codes()
-    return lambda code: code == unit or (code in known and unit in cfg.ancestors(code, today))
+    cfg = runtime().config
+    return lambda code: code is not None and scope.inside(cfg, code, unit)
 
 
 def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:

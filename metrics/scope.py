@@ -58,7 +58,8 @@ def restricted(unit: str | None) -> Iterator[None]:
 _cache: dict[tuple[int, str, str], bool] = {}
 
 
-def _inside(config: Config, code: str, allowed: str) -> bool:
+def inside(config: Config, code: str, allowed: str) -> bool:
+    """Whether `code` is `allowed` or below it, in every version of the hierarchy it has."""
     key = (id(config.units), code, allowed)
     if key not in _cache:
         rows = [u for u in config.units if u.code == code]
@@ -75,7 +76,7 @@ def allows(config: Config, unit: str | None) -> bool:
     allowed = _scope.get()
     if allowed is None:
         return True
-    return _inside(config, unit or config.root.code, allowed)
+    return inside(config, unit or config.root.code, allowed)
 
 
 def check_unit(config: Config, unit: str | None) -> None:

@@ -89,7 +89,7 @@ def message(row: Mapping, config: Config, alerts: AlertsConfig, base_url: str = 
         "metric": row.get("metric"),
         "metric_name": {"vi": metric.name_vi, "en": metric.name_en} if metric else None,
         "unit": row.get("unit_code"),
-        "unit_name": {lang: config.unit_name(unit.code, lang) for lang in ("vi", "en")}
+        "unit_name": {lang: config.unit_name(unit.code, lang) for lang in LANGS}
         if unit else None,
         "source": row.get("source"),
         "value": row.get("value"),
