@@ -28,17 +28,15 @@ PAGE_ROLES: dict[str, tuple[str, ...]] = {
     "alerts": READERS,
 }
 DEFAULT_PAGE_ROLES = ROLES
-# Pages whose callbacks read only city aggregates with no unit from the request: a department
-# head's unit scope does not apply there.
-CITY_AGGREGATE_PAGES = frozenset({"wall"})
 # Component id prefixes shared by every page (the navbar's language switch).
 COMMON_PREFIXES = frozenset({"app", "_pages"})
 
-# State-changing callbacks, by the component and property that trigger them.
-ACTIONS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("alerts-ack", "n_clicks"): ("alert.acknowledge", (LEADER, ADMIN)),
-    ("alerts-silence", "n_clicks"): ("alert.silence", (ADMIN,)),
-    ("sources-run", "n_clicks"): ("feed.run", (ADMIN,)),
+# State-changing callbacks, by the component that triggers them (a pattern id by its `type`),
+# whichever of its properties a request names: the callbacks act on the triggering component.
+ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "alerts-ack": ("alert.acknowledge", (LEADER, ADMIN)),
+    "alerts-silence": ("alert.silence", (ADMIN,)),
+    "sources-run": ("feed.run", (ADMIN,)),
 }
 # Plain Flask routes anyone may GET without signing in (the public DTI page and its open data,
 # dashboards/_public.py). Read-only: a POST there is refused like anywhere else.
@@ -73,6 +71,14 @@ def page_roles(name: str, declared: object = None) -> tuple[str, ...] | str:
     if isinstance(declared, list | tuple | set | frozenset):
         return tuple(declared)
     return PAGE_ROLES.get(name, DEFAULT_PAGE_ROLES)
+
+
+def may_act(principal: Principal | None, component: str) -> bool:
+    """Whether `principal` may fire the action of `component` (True for any other component).
+    The callbacks ask it again before they act: the guard is not the only check."""
+    if component not in ACTIONS:
+        return True
+    return principal is not None and principal.may(ACTIONS[component][1])
 
 
 def may_open(principal: Principal | None, roles: tuple[str, ...] | str) -> bool:

@@ -14,7 +14,7 @@ import json
 import secrets
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +44,23 @@ wall_tokens = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)  # fmt: skip
+# A signed-in browser's server-side identity: the cookie carries the id, this table says whether
+# it still holds, so signing out ends it everywhere the cookie was copied.
+sessions = sa.Table(
+    "sessions", meta,
+    sa.Column("id_sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+)  # fmt: skip
+# Where each account last signed in with its password: a lock that strangers' wrong passwords
+# put on an account does not keep its owner out from an address they have used.
+known_addresses = sa.Table(
+    "known_addresses", meta,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("ip", sa.String(64), primary_key=True),
+    sa.Column("last_ok_at", sa.DateTime(timezone=True), nullable=False),
 )  # fmt: skip
 audit_log = sa.Table(
     "audit_log", meta,
@@ -169,12 +186,62 @@ class UserStore:
             return int(con.execute(sa.select(sa.func.count()).select_from(users)).scalar_one())
 
     def _update(self, username: str, **values: Any) -> User:
+        """Change an account; every session of it ends (a new password, role or state)."""
         with self.engine.begin() as con:
             n = con.execute(users.update().where(users.c.username == username.strip().lower())
                             .values(changed_at=_now(), **values)).rowcount  # fmt: skip
         if not n:
             raise AccountError(f"no user {username!r}")
-        return self.get(username)  # type: ignore[return-value]
+        user: User = self.get(username)  # type: ignore[assignment]
+        self.end_sessions(user.id)
+        return user
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def open_session(self, user_id: int) -> str:
+        """A new session of `user_id`; its id is returned once (only its digest is stored)."""
+        sid = secrets.token_urlsafe(32)
+        with self.engine.begin() as con:
+            con.execute(sessions.insert().values(id_sha256=token_digest(sid), user_id=user_id,
+                                                 created_at=_now()))  # fmt: skip
+        return sid
+
+    def session_user(self, sid: str) -> int | None:
+        """The user of an open session, else None (ended, or never opened)."""
+        with self.engine.connect() as con:
+            return con.execute(sa.select(sessions.c.user_id).where(
+                sessions.c.id_sha256 == token_digest(sid or ""),
+                sessions.c.ended_at.is_(None))).scalar()  # fmt: skip
+
+    def end_session(self, sid: str) -> None:
+        with self.engine.begin() as con:
+            con.execute(sessions.update().where(sessions.c.id_sha256 == token_digest(sid or ""))
+                        .values(ended_at=_now()))  # fmt: skip
+
+    def end_sessions(self, user_id: int) -> None:
+        with self.engine.begin() as con:
+            con.execute(sessions.update().where(sessions.c.user_id == user_id,
+                        sessions.c.ended_at.is_(None)).values(ended_at=_now()))  # fmt: skip
+
+    def remember_address(self, username: str, ip: str | None) -> None:
+        if not ip:
+            return
+        now = _now()
+        key = (known_addresses.c.username == username) & (known_addresses.c.ip == ip)
+        with self.engine.begin() as con:
+            if not con.execute(known_addresses.update().where(key).values(last_ok_at=now)).rowcount:
+                con.execute(known_addresses.insert().values(username=username, ip=ip,
+                                                            last_ok_at=now))  # fmt: skip
+
+    def known_address(self, username: str, ip: str | None, days: int = 90) -> bool:
+        """Whether `username` signed in with its password from `ip` in the last `days`."""
+        if not ip:
+            return False
+        since = _now() - timedelta(days=days)
+        with self.engine.connect() as con:
+            return con.execute(sa.select(known_addresses.c.ip).where(
+                known_addresses.c.username == username, known_addresses.c.ip == ip,
+                known_addresses.c.last_ok_at >= since)).first() is not None  # fmt: skip
 
     def set_password(self, username: str, password: str) -> User:
         """New password; the user's other sessions end."""

@@ -10,8 +10,8 @@ What it does, in order, for each request:
      `Origin` is refused;
   3. authorization: pages (Dash index pages and the callback requests tied to a page by their
      component ids, see access/policy.py), state-changing callbacks (ACTIONS) and the HTTP API;
-  4. the unit scope for this request (metrics/scope.py): a department head's subtree, except on
-     pages that only read city aggregates (the wall).
+  4. the unit scope for this request (metrics/scope.py): a department head's subtree, on every
+     callback (a board of city aggregates, the wall, lifts it in its own code).
 After the request: audit entries (sign-ins, actions, exports), security headers, CSRF cookie.
 """
 
@@ -31,13 +31,15 @@ from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import dash
+from dash import html
+from dash._pages import _path_to_page
 from flask import Flask, Response, g, has_app_context, redirect, request, session
 from markupsafe import escape
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from access import policy
+from access import callbacks, policy
 from access.policy import Principal
-from access.ratelimit import FailureLimiter
+from access.ratelimit import SignInLimits
 from access.store import ROLES, AccountError, UserStore
 from config import Config
 from config.settings import Settings
@@ -74,8 +76,7 @@ class AccessControl:
     config: Config
     store: UserStore
     cli_token: str
-    by_account: FailureLimiter = field(default_factory=lambda: FailureLimiter(5, 900))
-    by_address: FailureLimiter = field(default_factory=lambda: FailureLimiter(30, 900))
+    limits: SignInLimits = field(default_factory=SignInLimits)
     _cache: dict[tuple[str, Any], tuple[float, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _csp: str | None = None
@@ -197,11 +198,34 @@ def install(dash_app: dash.Dash, settings: Settings, config: Config) -> AccessCo
         hops = settings.proxy_hops
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _routes(server, ac)
+    _guard_layouts(ac)
     server.before_request(lambda: _guard(ac, dash_app))
     server.after_request(lambda resp: _after(ac, dash_app, resp))
     server.teardown_request(_teardown)
     server.register_error_handler(scope.ScopeError, _scope_refused)
+    server.register_error_handler(Exception, _callback_failed)
     return ac
+
+
+def _guard_layouts(ac: AccessControl) -> None:
+    """Every page's layout asks, as it renders, whether its viewer may open it: the router's
+    check in the guard is then not the only one."""
+    for page in dash.page_registry.values():
+        layout = page.get("layout")
+        if not getattr(layout, "ioc_guarded", False):
+            page["layout"] = _guarded_layout(ac, page, layout)
+
+
+def _guarded_layout(ac: AccessControl, page: dict, layout: Any):
+    def guarded(**kwargs):
+        if not may_open_page(page):
+            ac.audit("page_refused", page.get("path"), ok=False, where="layout")
+            return html.Div("Trang này không mở cho vai trò của bạn · This page is not open to "
+                            "your role", className="alert alert-warning", id="app-refused")  # fmt: skip
+        return layout(**kwargs) if callable(layout) else layout
+
+    guarded.ioc_guarded = True  # type: ignore[attr-defined]
+    return guarded
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,10 +259,12 @@ def _principal(ac: AccessControl) -> Principal | None:
     if kind == "user":
         if time.time() - float(session.get("i", 0)) > USER_SESSION_HOURS * 3600:
             return None
-        u = ac.cached(("id", session.get("u")), lambda: ac.store.get_by_id(int(session["u"])))
-        if u and u.active and session.get("s") == u.changed_at.isoformat():
-            return Principal(u.username, u.role, u.unit_code, "user")
-        return None
+        sid = str(session.get("sid") or "")
+        owner = ac.cached(("sid", sid), lambda: ac.store.session_user(sid)) if sid else None
+        if owner is None or owner != session.get("u"):
+            return None  # signed out, or ended by a new password, role or state
+        u = ac.cached(("id", owner), lambda: ac.store.get_by_id(owner))
+        return Principal(u.username, u.role, u.unit_code, "user") if u and u.active else None
     if kind == "wall":
         t = ac.cached(("tid", session.get("t")), lambda: ac.store.get_token(int(session["t"])))
         if t and t.revoked_at is None:
@@ -267,19 +293,15 @@ def _page_name(module: str) -> str:
     return module.rsplit(".", 1)[-1]
 
 
-def _first(path: str) -> str:
-    return "/" + path.strip("/").split("/")[0] if path.strip("/") else "/"
-
-
 def _page_for_path(path: str) -> tuple[str, tuple[str, ...] | str]:
-    """(page name, roles) for a URL path; unknown paths need a signed-in role."""
-    first = _first(path)
-    for p in dash.page_registry.values():
-        for candidate in (p.get("path"), p.get("path_template")):
-            if candidate and (candidate == path or (first != "/" and _first(candidate) == first)):
-                name = _page_name(p["module"])
-                return name, policy.page_roles(name, p.get("access"))
-    return "?", policy.DEFAULT_PAGE_ROLES
+    """(page name, roles) of the page Dash's router renders at a URL path (its own lookup, so
+    the check and the page agree); an unknown path needs a signed-in role."""
+    app = dash.get_app()
+    page, _ = _path_to_page(app.strip_relative_path(path) or "")
+    if not page:
+        return "?", policy.DEFAULT_PAGE_ROLES
+    name = _page_name(page["module"])
+    return name, policy.page_roles(name, page.get("access"))
 
 
 def _page_for_prefix(prefix: str) -> tuple[str, tuple[str, ...] | str]:
@@ -298,29 +320,6 @@ def _walk(entries: Any):
             yield from _walk(e)
 
 
-def _id_text(cid: Any) -> str:
-    if isinstance(cid, dict):
-        return str(cid.get("type", ""))
-    return str(cid)
-
-
-def _prefix(cid: Any) -> str:
-    return _id_text(cid).split("-", 1)[0]
-
-
-def _changed(body: dict) -> list[tuple[str, str]]:
-    out = []
-    for item in body.get("changedPropIds") or []:
-        cid, _, prop = str(item).rpartition(".")
-        if cid.startswith("{"):
-            try:
-                cid = _id_text(json.loads(cid))
-            except ValueError:
-                pass
-        out.append((cid, prop))
-    return out
-
-
 @dataclass
 class CallbackRequest:
     pages: dict[str, tuple[str, ...] | str]
@@ -329,29 +328,27 @@ class CallbackRequest:
     body: dict
 
 
-def _callback_request(body: dict) -> CallbackRequest:
+def _callback_request(body: dict, callback_map: dict[str, dict]) -> CallbackRequest:
+    """The pages, actions and export of the callback `body` runs, from its declaration
+    (AmbiguousRequest when the body does not match it)."""
+    call = callbacks.check(body, callback_map)
     pages: dict[str, tuple[str, ...] | str] = {}
     download = False
-    outputs = list(_walk(body.get("outputs")))
-    values = {(_id_text(e["id"]), e.get("property")): e.get("value")
-              for e in _walk([body.get("inputs"), body.get("state")])}  # fmt: skip
-    for out in outputs:
-        text = _id_text(out["id"])
-        if text.startswith("_pages"):  # the page router: the page is the requested path
-            path = values.get(("_pages_location", "pathname")) or "/"
-            prefix = dash.get_app().config.requests_pathname_prefix or "/"
-            if isinstance(path, str) and path.startswith(prefix):
-                path = "/" + path[len(prefix) :]
-            name, roles = _page_for_path(str(path))
+    for out in call.outputs:
+        if out.component.startswith("_pages"):  # the page router: the page is the requested path
+            path = call.values.get(("_pages_location", "pathname"))
+            if not (path is None or isinstance(path, str) and path.startswith("/")):
+                raise callbacks.AmbiguousRequest("the page path is not a path")
+            name, roles = _page_for_path(path or "/")
             pages[name] = roles
             continue
-        prefix = _prefix(out["id"])
+        prefix = out.component.split("-", 1)[0]
         if prefix in policy.COMMON_PREFIXES:
             continue
         name, roles = _page_for_prefix(prefix)
         pages[name] = roles
-        download = download or text.endswith(policy.DOWNLOAD_SUFFIX)
-    actions = [policy.ACTIONS[c] for c in _changed(body) if c in policy.ACTIONS]
+        download = download or out.component.endswith(policy.DOWNLOAD_SUFFIX)
+    actions = [policy.ACTIONS[c] for c in dict.fromkeys(call.changed) if c in policy.ACTIONS]
     return CallbackRequest(pages, actions, download, body)
 
 
@@ -410,7 +407,7 @@ def _guard(ac: AccessControl, dash_app: dash.Dash) -> Response | None:
                 return None
         return _deny(403, "not allowed")
     if path == CALLBACK_PATH:
-        return _guard_callback(ac, p)
+        return _guard_callback(ac, dash_app, p)
     if request.method not in SAFE_METHODS:
         return _deny(405, "method not allowed")
     _, roles = _page_for_path(path)  # a Dash page (the index HTML; data comes by callback)
@@ -431,11 +428,15 @@ def _without_token() -> str:
     return request.path + (f"?{urlencode(rest)}" if rest else "")
 
 
-def _guard_callback(ac: AccessControl, p: Principal | None) -> Response | None:
+def _guard_callback(ac: AccessControl, dash_app: dash.Dash, p: Principal | None) -> Response | None:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _deny(400, "a callback request is a JSON object")
-    cb = _callback_request(body)
+    try:
+        cb = _callback_request(body, dash_app.callback_map)
+    except callbacks.AmbiguousRequest as e:
+        ac.audit("callback_refused", None, ok=False, reason=str(e), request=_summary(body))
+        return _deny(400, f"malformed callback request: {e}")
     for name, roles in cb.pages.items():
         if not policy.may_open(p, roles):
             ac.audit("callback_refused", name, ok=False)
@@ -449,7 +450,7 @@ def _guard_callback(ac: AccessControl, p: Principal | None) -> Response | None:
     for action, _ in cb.actions:
         ac.audit(action, None, ok=True, request=_summary(cb.body))
     g.export = cb.download
-    if p is not None and p.role == policy.HEAD and not set(cb.pages) <= policy.CITY_AGGREGATE_PAGES:
+    if p is not None and p.role == policy.HEAD:  # the wall lifts it itself (scope.city_wide)
         scope.reset(g.scope_token)
         g.scope_token = scope.set_unit(p.unit)
     return None
@@ -465,7 +466,7 @@ def _summary(body: dict) -> dict:
             or isinstance(v, bool | int | float | str)
             or (isinstance(v, list | dict) and len(json.dumps(v, default=str)) < 300)
         ):
-            values[f"{_id_text(e['id'])}.{e.get('property')}"] = v
+            values[f"{callbacks.component_name(e['id'])}.{e.get('property')}"] = v
     return {"changed": body.get("changedPropIds"), "values": values}
 
 
@@ -476,6 +477,26 @@ def _teardown(_exc=None) -> None:
             scope.reset(token)
         except ValueError:  # set in another context: nothing to undo here
             pass
+
+
+# What a callback raises when a crafted request hands it a value of the wrong shape (a dict for
+# a code, text for a number): the request was bad, not the server.
+MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError)
+
+
+def _callback_failed(e: Exception):
+    """400 for a callback that a malformed value broke, 500 for anything else (both logged)."""
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(e, HTTPException):
+        return e
+    if request.path == CALLBACK_PATH and isinstance(e, MALFORMED):
+        log.warning("callback refused a malformed request: %s: %s", type(e).__name__, e,
+                    exc_info=e)  # fmt: skip
+        _ac().audit("callback_malformed", None, ok=False, reason=f"{type(e).__name__}: {e}"[:500])
+        return _deny(400, "malformed callback request")
+    log.error("request failed: %s %s", request.method, request.path, exc_info=e)
+    return _deny(500, "internal error")
 
 
 def _scope_refused(e: scope.ScopeError):
@@ -545,7 +566,14 @@ def _q(**kw: str) -> str:
 
 
 def _safe_next(value: str | None) -> str:
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A path of this site to go to after signing in, else "/". Browsers drop tabs and line
+    breaks from URLs and read a backslash as a slash: "/<tab>/evil" would leave the site."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 2000:
+        return "/"
+    if "\\" in value or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if value.startswith("//") or parts.scheme or parts.netloc:
         return "/"
     return value
 
@@ -589,7 +617,7 @@ def _login_form(message: str = "", next_: str = "/", username: str = "") -> str:
 
 def sign_in(ac: AccessControl, user) -> None:
     session.clear()  # a new session: nothing from before the sign-in survives (fixation)
-    session.update(k="user", u=user.id, s=user.changed_at.isoformat(), i=time.time(),
+    session.update(k="user", u=user.id, sid=ac.store.open_session(user.id), i=time.time(),
                    c=secrets.token_urlsafe(24))  # fmt: skip
     session.permanent = True
 
@@ -603,8 +631,9 @@ def _routes(server: Flask, ac: AccessControl) -> None:
     def login():
         username = (request.form.get("username") or "").strip().lower()[:64]
         next_ = _safe_next(request.form.get("next"))
-        account, address = f"u:{username}", f"ip:{_client()}"
-        wait = max(ac.by_account.blocked_for(account), ac.by_address.blocked_for(address))
+        client = _client()
+        # Counted before the password is checked: concurrent tries cannot all pass the limit.
+        wait = ac.limits.begin(username, client, lambda: ac.store.known_address(username, client))
         if wait:
             ac.audit("sign_in_blocked", username, ok=False, actor=username)
             msg = f"Quá nhiều lần đăng nhập sai · Too many failed sign-ins: try again in {int(wait // 60) + 1} min"
@@ -613,12 +642,11 @@ def _routes(server: Flask, ac: AccessControl) -> None:
             return resp
         user = ac.store.authenticate(username, request.form.get("password") or "")
         if user is None:
-            ac.by_account.fail(account)
-            ac.by_address.fail(address)
             ac.audit("sign_in_failed", username, ok=False, actor=username)
             msg = "Sai tài khoản hoặc mật khẩu · Wrong username or password"
             return Response(_login_form(msg, next_, username), 401, mimetype="text/html")
-        ac.by_account.clear(account)
+        ac.limits.succeeded(username, client)
+        ac.store.remember_address(user.username, client)
         sign_in(ac, user)
         g.principal = Principal(user.username, user.role, user.unit_code)
         ac.audit("sign_in", user.username)
@@ -628,6 +656,9 @@ def _routes(server: Flask, ac: AccessControl) -> None:
     def logout():
         if current() is not None and current().kind == "user":
             ac.audit("sign_out", current().name)
+        if session.get("k") == "user" and session.get("sid"):
+            ac.store.end_session(str(session["sid"]))  # the cookie, wherever copied, is dead
+            ac.forget()
         session.clear()
         return redirect("/login")
 

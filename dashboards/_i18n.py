@@ -172,6 +172,8 @@ TEXT: dict[str, dict[str, str]] = {
     "sources.run_now": {"vi": "Chạy ngay", "en": "Run now"},
     "sources.run_started": {"vi": "Đã chạy", "en": "Ran"},
     "sources.run_unavailable": {"vi": "Chưa hỗ trợ chạy thủ công", "en": "Manual runs are not available"},
+    "sources.run_not_allowed": {"vi": "Chỉ quản trị viên được chạy nguồn dữ liệu",
+                                "en": "Only an admin may run a feed"},
     "sources.quarantine": {"vi": "Dòng bị cách ly", "en": "Quarantined rows"},
     "sources.reason": {"vi": "Lý do", "en": "Reason"},
     "sources.raw": {"vi": "Dữ liệu gốc", "en": "Raw row"},

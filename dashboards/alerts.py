@@ -13,6 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from access.policy import may_act
 from access.web import current as current_principal
 from dashboards import _forecast as forecast
 from dashboards import _panel as panel
@@ -49,6 +50,8 @@ TEXT = {
     "silence": {"vi": "Tắt thông báo", "en": "Silence"},
     "for": {"vi": "trong", "en": "for"},
     "choose": {"vi": "Chọn cảnh báo", "en": "Choose an alert"},
+    "not_allowed": {"vi": "Vai trò của bạn không được làm việc này",
+                    "en": "Your role may not do this"},
     "acked_by": {"vi": "Xác nhận bởi", "en": "Acknowledged by"},
     "silenced_by": {"vi": "Tắt bởi", "en": "Silenced by"},
     "until": {"vi": "đến", "en": "until"},
@@ -362,6 +365,8 @@ def update(severity, metric, unit, _ack, _silence, key, who, why, hours, lang):
         wh = runtime().warehouse
         now = datetime.now(UTC)
         try:
+            if not may_act(signed_in, trigger):  # the guard checked too; never the only check
+                raise store.AlertActionError(_t("not_allowed", lang))
             if not key:
                 raise store.AlertActionError(_t("choose", lang))
             if trigger == "alerts-ack":

@@ -16,6 +16,8 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from access.policy import may_act
+from access.web import current as current_principal
 from dashboards import _format as fmt
 from dashboards._components import (
     as_of_line,
@@ -270,6 +272,8 @@ def run_now(clicks, search):
     if not ctx.triggered_id or not any(clicks):
         raise PreventUpdate
     lang = lang_of(parse_search(search).get("lang"))
+    if not may_act(current_principal(), "sources-run"):  # the guard checked too
+        return dbc.Alert(t("sources.run_not_allowed", lang), color="danger", duration=6000)
     name = ctx.triggered_id["feed"]
     if not _run_in_background(name):
         return dbc.Alert(t("sources.run_unavailable", lang), color="warning", duration=6000)

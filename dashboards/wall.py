@@ -26,6 +26,7 @@ from dashboards._i18n import lang_of, t
 from dashboards._parallel import gather
 from dashboards._runtime import local_today, runtime
 from dashboards._wall_config import MIN_REFRESH, Board, wall_config
+from metrics import scope
 from metrics.kpi import Kpi, kpis
 from metrics.periods import add_months
 from metrics.query import query, rank_units
@@ -241,6 +242,7 @@ def _board_index(boards: tuple[Board, ...], key: str | None) -> int:
     return 0
 
 
+@scope.city_wide  # city aggregates only: a department head watches the same wall
 def layout(lang: str = "vi", board: str | None = None, refresh: str | None = None,
            rotate: str = "1", kiosk: str = "0", **_query) -> html.Div:  # fmt: skip
     lang = lang_of(lang)
@@ -280,6 +282,7 @@ def layout(lang: str = "vi", board: str | None = None, refresh: str | None = Non
     State("wall-version", "data"),
     prevent_initial_call=True,
 )
+@scope.city_wide
 def poll(_n: int, seen: str | None) -> str:
     token = _token()
     if token == seen:
@@ -308,6 +311,7 @@ def rotate(_n: int, index: int | None) -> tuple[int, int]:
     State("wall-params", "data"),
     prevent_initial_call=True,
 )
+@scope.city_wide
 def refresh_board(_token_: str, index: int | None, scale: float | None, params: dict):
     boards = wall_config().boards
     board = boards[(index or 0) % len(boards)]

@@ -1,8 +1,9 @@
 """Who may read which units: the check every metrics read goes through.
 
 The web layer (`access/web.py`) sets the scope once per request from the signed-in person: a
-department head reads their unit's subtree only; everyone else (and background jobs, which never
-set it) reads the whole city. `metrics.query.query` and `metrics.dossiers.overdue` call
+department head reads their unit's subtree only, on every page and callback; everyone else (and
+background jobs, which never set it) reads the whole city. Only a board of city aggregates lifts
+it, by its own decorator (`city_wide`). `metrics.query.query` and `metrics.dossiers.overdue` call
 `check_unit` before any SQL runs, so a crafted request for a unit outside the scope gets a
 `ScopeError` and none of that unit's numbers.
 
@@ -12,12 +13,16 @@ that moved from one district to another is inside neither district's head's scop
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from config import Config
 
+P = ParamSpec("P")
+R = TypeVar("R")
 _scope: ContextVar[str | None] = ContextVar("ioc_unit_scope", default=None)
 _config: Config | None = None  # the hierarchy for reads that do not pass a Config
 
@@ -53,6 +58,20 @@ def restricted(unit: str | None) -> Iterator[None]:
         yield
     finally:
         _scope.reset(token)
+
+
+def city_wide(read: Callable[P, R]) -> Callable[P, R]:
+    """`read` sees the whole city whatever the scope: for boards of city aggregates that take
+    no unit from the request (the wall), which a department head may watch. The scope is
+    otherwise always on for them, so lifting it is this explicit, local choice of the page that
+    reads, never a decision made from what a request claims to be."""
+
+    @wraps(read)
+    def lifted(*args: P.args, **kwargs: P.kwargs) -> R:
+        with restricted(None):
+            return read(*args, **kwargs)
+
+    return lifted
 
 
 _cache: dict[tuple[int, str, str], bool] = {}

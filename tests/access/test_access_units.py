@@ -124,18 +124,29 @@ def test_metrics_reads_outside_the_scope_raise_before_any_sql(config):
                 escalation_list(NoSql(), now, unit=unit)
 
 
+CALLBACK_MAP = {  # as Dash declares them (dash.Dash.callback_map)
+    "explore-download.data": {"inputs": [{"id": "explore-csv", "property": "n_clicks"}],
+                              "state": []},
+    "sources-message.children": {
+        "inputs": [{"id": '{"feed":["ALL"],"type":"sources-run"}', "property": "n_clicks"}],
+        "state": []},
+}  # fmt: skip
+
+
 def test_callback_requests_map_to_their_pages():
     from access import web
 
     cb = web._callback_request({
-        "outputs": [{"id": "explore-download", "property": "data"}],
+        "output": "explore-download.data",
+        "outputs": {"id": "explore-download", "property": "data"},
         "inputs": [{"id": "explore-csv", "property": "n_clicks", "value": 1}],
         "changedPropIds": ["explore-csv.n_clicks"],
-    })  # fmt: skip
+    }, CALLBACK_MAP)  # fmt: skip
     assert cb.download and not cb.actions
     cb = web._callback_request({
+        "output": "sources-message.children",
         "outputs": {"id": "sources-message", "property": "children"},
         "inputs": [[{"id": {"type": "sources-run", "feed": "f"}, "property": "n_clicks"}]],
         "changedPropIds": ['{"feed":"f","type":"sources-run"}.n_clicks'],
-    })  # fmt: skip
+    }, CALLBACK_MAP)  # fmt: skip
     assert cb.actions == [("feed.run", ("admin",))]
