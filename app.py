@@ -12,6 +12,7 @@ import atexit
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from flask import Flask, jsonify
 
 from access.web import AccessError, may_open_page
 from access.web import check_settings as check_access_settings
+from access.web import current as current_principal
 from access.web import install as install_access
 from config import CONFIG_DIR, ConfigError, load_config
 from config.settings import Settings
@@ -121,8 +123,44 @@ def _terminate(close: Callable[[], None]) -> None:
     os._exit(0)
 
 
+# Who may read /healthz's details (feed names, their data times, versions): the signed-in, an
+# SSO proxy's user and the local CLI's token. Not a wall display: its token sits in the URL of a
+# screen in a public place, and the wall never shows the feeds.
+HEALTH_DETAIL_KINDS = frozenset({"user", "proxy", "cli"})
+
+
+def _health_details_allowed() -> bool:
+    p = current_principal()  # set by the access guard for every request, /healthz included
+    return p is not None and p.kind in HEALTH_DETAIL_KINDS
+
+
+def _private_data_dir(data_dir: Path) -> None:
+    """Only the account running the app may read its data dir: the warehouse (every dossier),
+    the accounts database (password hashes), the session secret and the CLI token.
+
+    A umask of 077 for the whole process rather than a chmod after each file: DuckDB re-creates
+    ioc.duckdb.wal after every checkpoint, SQLite its journal on every write, the demo loaders
+    their files; each is then private from its first byte, with no file to chase and no moment
+    readable by others. Nothing this process writes is meant for another account. The chmods
+    repair a folder and files that an earlier version (or a CLI run) left readable to all.
+    """
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if data_dir.stat().st_mode & stat.S_IWOTH:  # /tmp and the like: not the app's own folder
+        log.warning("data dir %s is writable by everyone: its modes are left alone", data_dir)
+        return
+    # Subfolders (demo/) are closed by the data dir itself; a link's target is not ours to change.
+    files = [p for p in data_dir.iterdir() if p.is_file() and not p.is_symlink()]
+    for path in [data_dir, *files]:
+        try:
+            path.chmod(stat.S_IMODE(path.stat().st_mode) & 0o700)  # 0755 → 0700, 0644 → 0600
+        except OSError as e:  # another account's file, a read-only volume: say so, still start
+            log.warning("cannot make %s private: %s", path, e)
+
+
 def create_app(settings: Settings) -> dash.Dash:
     check_access_settings(settings)  # production without a secret: refuse before loading data
+    _private_data_dir(settings.data_dir)  # before anything is written there
     config = load_config(settings.config_dir or CONFIG_DIR)
     load_alerts(config, settings.config_dir or CONFIG_DIR)  # refuse a bad alerts.toml up front
     wh = open_warehouse(settings.warehouse_path, config)
@@ -161,6 +199,10 @@ def create_app(settings: Settings) -> dash.Dash:
 
     @app.server.get("/healthz")
     def healthz():
+        # Anyone (a load balancer, docker's HEALTHCHECK) may learn that the app answers; what
+        # it holds (feed names, data times, versions) is for the signed-in and the CLI only.
+        if not _health_details_allowed():
+            return jsonify(status="ok")
         newest = wh.newest_by_source()
         return jsonify(
             status="ok",

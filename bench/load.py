@@ -269,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Steady state: the app warms every board and unit page after it starts (and after
         # each load); requests during that warm-up share the cores with it (README: Speed).
-        warm = warmed(url, timeout=600)["warm_up"]
+        # /healthz tells its details to the CLI's token (anonymous callers get a bare status).
+        cli = {"Authorization": f"Bearer {(a.data_dir / 'cli.token').read_text().strip()}"}
+        warm = warmed(url, timeout=600, headers=cli)["warm_up"]
         print(f"cache warm-up done: {warm['pages']} pages in {warm['seconds']} s")
         until = time.monotonic() + a.seconds
         threads = [threading.Thread(target=wall_screen,

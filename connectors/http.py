@@ -67,7 +67,10 @@ def create_blueprint(
 
     @bp.get("/api/quarantine")
     def quarantine():
-        limit = min(int(request.args.get("limit", 100)), 5000)
+        try:
+            limit = min(max(int(request.args.get("limit", 100)), 1), 5000)
+        except ValueError:
+            return jsonify(error="limit must be a whole number"), 400
         rows = quarantine_rows(wh.cursor(), request.args.get("source") or None, limit)
         for r in rows:
             r["quarantined_at"] = r["quarantined_at"].isoformat()

@@ -14,7 +14,8 @@ is quarantined with its code and name, never guessed. `null` stays null (not rep
 Options: `base_url`, `root_department_id`, `time_type` (month|quarter|year), `endpoints`
 (default all six), `procedures` (our codes to drill down into; `formality_ids` maps a code to
 the portal's id, else the catalogue is searched), `lookback_periods` (earlier periods re-read on
-every run for late corrections, default 1), `initial_periods` (a first run's history, default 12), `units_file`, `page_size`, `token_env`, timeouts.
+every run for late corrections, default 1), `initial_periods` (a first run's history, default 12), `units_file`, `page_size`, `token_env`, and the HTTP limits of connectors/rest.py
+(`timeout_seconds` for each whole exchange, `max_response_mb`, `run_timeout_seconds`, retries).
 """
 
 from __future__ import annotations

@@ -7,13 +7,21 @@ where the next one starts (a crash between chunks resumes there; nothing is read
 
 Options: `url` (no password in it) or `url_env`, `table` (optionally `schema`), `cursor_column`
 (e.g. updated_at), `key_column` (the dossier id), `chunk_rows`, `window_column` (the column a
-backfill range applies to; default the cursor column).
+backfill range applies to; default the cursor column), `timeout_seconds` (default 300: each
+statement, a chunk's rows fetched included, fails "did not answer within N s" after that).
+
+The statement deadline is the database's own where it has one: SQLite checks it between virtual
+machine steps (a progress handler), PostgreSQL ends the statement itself (`statement_timeout`;
+connecting with psycopg waits `connect_timeout` at most). Other databases (MySQL, SQL Server, …)
+get no deadline here: set the server's own limit for the feed's account.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,6 +48,34 @@ def _decode(value: Any) -> Any:
     return value
 
 
+# SQLite asks the progress handler every this many virtual machine steps (~a millisecond).
+_SQLITE_STEPS = 10_000
+
+
+@contextmanager
+def statement_deadline(conn: sa.Connection, seconds: float) -> Iterator[None]:
+    """Statements on `conn` inside the block stop once `seconds` have passed, where the driver
+    allows it (see the module's docstring); elsewhere they run as long as the database lets them."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        # The server ends the statement, lock waits included. Set inside the transaction
+        # SQLAlchemy began: its rollback, as the connection goes back to the pool, undoes it.
+        conn.exec_driver_sql(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
+        yield
+    elif dialect == "sqlite" and hasattr(conn.connection.dbapi_connection, "set_progress_handler"):
+        raw = conn.connection.dbapi_connection
+        ends = time.monotonic() + seconds
+        # In the reading thread itself, no timer: a non-zero answer aborts the statement
+        # ("interrupted"). Cleared after, as the connection goes back to the pool.
+        raw.set_progress_handler(lambda: time.monotonic() > ends, _SQLITE_STEPS)
+        try:
+            yield
+        finally:
+            raw.set_progress_handler(None, _SQLITE_STEPS)
+    else:
+        yield
+
+
 @register
 class SqlConnector(Connector):
     kind = "sql"
@@ -47,6 +83,7 @@ class SqlConnector(Connector):
     def __init__(self, feed, config):
         super().__init__(feed, config)
         self.engine: sa.Engine | None = None
+        self.timeout = float(feed.options.get("timeout_seconds", 300))
 
     def _engine(self) -> sa.Engine:
         opts = self.feed.options
@@ -54,7 +91,13 @@ class SqlConnector(Connector):
         if not url:
             raise SourceError(f"no database URL (set {opts.get('url_env') or 'options.url'})")
         try:
-            return sa.create_engine(url, pool_pre_ping=True)
+            parsed = sa.make_url(url)
+            connect_args = {}
+            if parsed.get_driver_name() in ("psycopg", "psycopg2") and (
+                "connect_timeout" not in parsed.query
+            ):  # libpq waits forever for a host that never answers
+                connect_args["connect_timeout"] = max(1, round(self.timeout))
+            return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
         except Exception as e:  # noqa: BLE001 — a bad URL or a missing driver fails the run
             raise SourceError(f"cannot use the database URL: {type(e).__name__}: {e}") from None
 
@@ -63,11 +106,15 @@ class SqlConnector(Connector):
     ) -> Iterator[Pull]:
         opts = self.feed.options
         self.engine = self._engine()
+        started = time.monotonic()
         try:
-            names = [c["name"] for c in sa.inspect(self.engine).get_columns(opts["table"],
-                                                                           opts.get("schema"))]
+            with self.engine.connect() as conn, statement_deadline(conn, self.timeout):
+                columns = sa.inspect(conn).get_columns(opts["table"], opts.get("schema"))
         except sa.exc.SQLAlchemyError as e:
-            raise SourceError(f"cannot read table {opts['table']}: {type(e).__name__}: {e}") from None
+            self._late(started)
+            reason = f"{type(e).__name__}: {e}"
+            raise SourceError(f"cannot read table {opts['table']}: {reason}") from None
+        names = [c["name"] for c in columns]
         # Untyped columns: values come back as the driver gives them, so one unreadable stored
         # timestamp is a quarantined row (not a crashed run), and the cursor is compared in the
         # database's own representation (SQLite text compared as text: no rounding at ties).
@@ -90,24 +137,38 @@ class SqlConnector(Connector):
             if last_cursor is not None:
                 stmt = stmt.where(sa.or_(cur_col > last_cursor,
                                          sa.and_(cur_col == last_cursor, key_col > last_key)))  # fmt: skip
+            started = time.monotonic()
             try:
-                with self.engine.connect() as conn:
+                with self.engine.connect() as conn, statement_deadline(conn, self.timeout):
                     result = conn.execute(stmt)
                     names = list(result.keys())
                     rows = result.fetchall()
             except sa.exc.SQLAlchemyError as e:
+                self._late(started)
                 raise SourceError(f"query failed: {type(e).__name__}: {e}") from None
             if rows:
                 last_cursor = rows[-1]._mapping[cur_col.name]
                 last_key = rows[-1]._mapping[key_col.name]
-            new_state = None if window is not None else (
-                {"cursor": _encode(last_cursor), "key": last_key} if last_cursor is not None else {}
+            new_state = (
+                None
+                if window is not None
+                else (
+                    {"cursor": _encode(last_cursor), "key": last_key}
+                    if last_cursor is not None
+                    else {}
+                )
             )
             frame = pl.DataFrame([tuple(r) for r in rows], schema=names, orient="row",
                                  infer_schema_length=None)  # fmt: skip
             yield self._pull(frame, new_state)
             if len(rows) < n:
                 return
+
+    def _late(self, started: float) -> None:
+        """A statement that failed at its deadline says so (the driver's own words vary)."""
+        if time.monotonic() - started >= self.timeout:
+            raise SourceError(f"the database did not answer within {self.timeout:g} s "
+                              "(timeout_seconds)") from None  # fmt: skip
 
     def _pull(self, frame: pl.DataFrame, state: dict[str, Any] | None) -> Pull:
         if self.feed.shape == "dossier":

@@ -63,11 +63,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def warmed(url: str, timeout: float = 120) -> dict:
-    """/healthz once the app's cache warm-up has computed the current data version."""
+def warmed(url: str, timeout: float = 120, headers: dict[str, str] | None = None) -> dict:
+    """/healthz once the app's cache warm-up has computed the current data version. Its details
+    are for the signed-in or the CLI: `headers` carry the CLI's token (see `cli_headers`)."""
     deadline = time.monotonic() + timeout
     while True:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:
+        req = urllib.request.Request(f"{url}/healthz", headers=headers or {})
+        with urllib.request.urlopen(req, timeout=10) as r:
             health = json.loads(r.read())
         warm = health["warm_up"]
         if not warm["running"] and warm["warmed_version"] == health["data_version"]:
@@ -84,7 +86,7 @@ class ServedApp:
     process: subprocess.Popen
 
     def warmed(self, timeout: float = 120) -> dict:
-        return warmed(self.url, timeout)
+        return warmed(self.url, timeout, cli_headers(self))
 
     def stop(self) -> None:
         self.process.terminate()

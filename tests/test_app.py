@@ -15,11 +15,13 @@ import pytest
 
 from config import CONFIG_DIR, load_config
 from config.settings import Settings
-from tests.conftest import REPO_ROOT, free_port, sign_in, start_app
+from tests.conftest import REPO_ROOT, cli_headers, free_port, sign_in, start_app
 
 
 def get_json(url: str, headers: dict[str, str] | None = None) -> dict:
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers or {}), timeout=10
+    ) as r:
         return json.loads(r.read())
 
 
@@ -31,7 +33,8 @@ def test_settings_come_from_ioc_variables():
 
 
 def test_healthz_reports_data_version_and_newest_data(demo_app):
-    health = get_json(f"{demo_app.url}/healthz")
+    assert get_json(f"{demo_app.url}/healthz") == {"status": "ok"}  # anonymous: nothing more
+    health = get_json(f"{demo_app.url}/healthz", cli_headers(demo_app))
     assert health["status"] == "ok"
     assert health["data_version"] >= 1
     assert set(health["newest_data"]) >= {"demo"}
@@ -109,6 +112,9 @@ def test_gunicorn_serves_the_app(tmp_path: Path):
                 if time.monotonic() > deadline or process.poll() is not None:
                     pytest.fail("gunicorn did not serve /healthz")
                 time.sleep(0.3)
+        assert health == {"status": "ok"}  # anonymous: a bare status
+        token = (tmp_path / "cli.token").read_text().strip()
+        health = get_json(f"http://127.0.0.1:{port}/healthz", {"Authorization": f"Bearer {token}"})
         assert health["status"] == "ok" and health["newest_data"] == {}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
             assert r.status == 200
@@ -121,8 +127,6 @@ def test_gunicorn_serves_the_app(tmp_path: Path):
 
 def test_the_default_start_serves_and_runs_every_demo_feed(tmp_path: Path):
     """What `bash scripts/run.sh` does: demo city, demo feeds, scheduler on."""
-    from tests.conftest import cli_headers, start_app
-
     app = start_app(tmp_path)
     try:
         deadline = time.monotonic() + 90
@@ -134,7 +138,7 @@ def test_the_default_start_serves_and_runs_every_demo_feed(tmp_path: Path):
                 pytest.fail(f"demo feeds did not all load: {feeds}")
             time.sleep(1)
         assert len(feeds) >= 4
-        health = get_json(f"{app.url}/healthz")
+        health = get_json(f"{app.url}/healthz", cli_headers(app))
         assert {"demo", *(f["name"] for f in feeds)} <= set(health["newest_data"])
     finally:
         app.stop()

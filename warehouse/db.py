@@ -36,7 +36,9 @@ def scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None 
 warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
 
 
-def frame(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+def frame(
+    cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None
+) -> pl.DataFrame:
     """The result as a polars frame, for the small results boards read (a few hundred rows).
 
     `con.sql(q).pl()` builds a relation first: ~3 ms more per statement here, twice the
@@ -171,7 +173,9 @@ class Database:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # A new folder is its owner's alone, from any tool (the app also sets a umask and
+            # repairs an existing one: app._private_data_dir).
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._con = duckdb.connect(str(path))
         self._con.execute(f"SET TimeZone = '{LOCAL_TZ}'")
         # Checkpoint (fold the write-ahead log into the file) every 256 MB of log rather than

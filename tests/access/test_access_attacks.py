@@ -315,3 +315,26 @@ def test_strangers_cannot_lock_the_owner_out(proxied_app):
     blocked = audit(proxied_app, "sign_in_blocked")
     assert blocked and blocked[0]["ip"] == "10.6.1.1"
     assert audit(proxied_app, "sign_in")[0]["ip"] == "10.9.9.9"
+
+
+@pytest.mark.parametrize("query", ["limit=abc", "limit=-5&source=%00", "limit=1e9",
+                                   "source[]=x&limit=", "limit=99999999999999999999"])  # fmt: skip
+def test_malformed_api_parameters_are_a_bad_request(demo_app, query):
+    s = http_session(demo_app.url, "admin")
+    r = s.get(f"{demo_app.url}/api/quarantine?{query}", timeout=30)
+    assert r.status_code in (200, 400), r.text[:300]
+    if r.status_code == 200:
+        assert len(r.json()) <= 5000
+
+
+@pytest.mark.parametrize("path", ["/public/dti?period=abc&grain=%7B%7D", "/public/dti.csv?grain=x",
+                                  "/wall?refresh=abc&board=%00", "/login?next=%0a//evil",
+                                  "/units/%7B%22a%22%3A1%7D", "/explore?metrics=%00&grain=zz"])  # fmt: skip
+def test_malformed_page_parameters_never_crash(demo_app, path):
+    s = http_session(demo_app.url, "admin")
+    r = s.get(demo_app.url + path, timeout=30, allow_redirects=False)
+    assert r.status_code in (200, 302, 400, 404), (path, r.status_code)
+    page = path.split("?")[0]
+    if page.startswith(("/wall", "/units", "/explore")):  # the Dash page renders by callback
+        r = post(s, demo_app.url, router_request(page, "?" + path.partition("?")[2]))
+        assert r.status_code in (200, 400), (path, r.status_code, r.text[:300])

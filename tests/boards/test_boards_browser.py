@@ -554,7 +554,8 @@ def test_wall_shows_a_new_batch_within_one_refresh(demo_app, page: Page):
         pytest.xfail("app.py does not register the connectors' /api/feeds endpoints yet "
                      "(connectors.service.start_feeds): no way to load a batch into the app")  # fmt: skip
     assert status == 200, body
-    health = json.loads(urllib.request.urlopen(f"{demo_app.url}/healthz").read())
+    req = urllib.request.Request(f"{demo_app.url}/healthz", headers=cli_headers(demo_app))
+    health = json.loads(urllib.request.urlopen(req).read())  # the version: a detail for the CLI
     assert str(health["data_version"]) != version
     expect(page.locator(".wall-board")).to_have_attribute(
         "data-version", str(health["data_version"]), timeout=6_000

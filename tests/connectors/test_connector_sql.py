@@ -8,7 +8,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from conftest import make_feed
 
 from connectors.base import Window, make_connector
 from connectors.runner import run_feed
+from connectors.sql import statement_deadline
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 T0 = datetime(2026, 9, 1, 1, 0, tzinfo=UTC)
@@ -73,7 +76,8 @@ def check_incremental(wh, url: str, tz: bool) -> None:
     second = run_feed(wh, f)
     assert sum(r.rows_read for r in second) == 5  # keyset cursor: ties are neither lost nor re-read
     cur = wh.cursor()
-    assert cur.execute("SELECT count(*), count(DISTINCT dossier_id) FROM dossier").fetchone() == (15, 15)
+    counts = cur.execute("SELECT count(*), count(DISTINCT dossier_id) FROM dossier").fetchone()
+    assert counts == (15, 15)
     got = cur.execute("SELECT received_at FROM dossier WHERE dossier_id = 'S00000'").fetchone()[0]
     assert got == T0
     # a backfill re-reads a range without moving the cursor
@@ -131,3 +135,64 @@ def postgres() -> Iterator[str]:
 
 def test_postgresql_incremental_in_chunks(postgres, wh):
     check_incremental(wh, postgres, tz=True)
+
+
+# ---- A statement deadline (issue #24, class 6): a slow source fails the run, never holds it ---
+
+DEADLINE = 1  # the feed's timeout_seconds
+WITHIN = 15.0  # seconds the failed run may take on a busy machine
+
+
+def slow_feed(url: str):
+    f = feed(url)
+    return replace(f, options=f.options | {"timeout_seconds": DEADLINE})
+
+
+def assert_failed_at_the_deadline(wh, f) -> None:
+    started = time.monotonic()
+    result = run_feed(wh, f)[-1]
+    assert time.monotonic() - started < WITHIN
+    assert result.status == "failed"
+    assert f"the database did not answer within {DEADLINE} s (timeout_seconds)" in result.error
+
+
+def test_a_slow_sqlite_statement_stops_at_the_deadline(tmp_path, wh):
+    # A view that counts to 2·10^8 and keeps no row: about a minute of work per read here, then
+    # an empty chunk that ends the run (the bound if the deadline failed). Stopped after 1 s.
+    url = f"sqlite:///{tmp_path / 'slow.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as con:
+        con.exec_driver_sql(
+            "CREATE VIEW ho_so AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+            " WHERE i < 200000000) SELECT printf('S%012d', i) AS ma, 'Q1-BENNGHE' AS don_vi,"
+            " '2.000815' AS thu_tuc, 'online' AS kenh, '2026-09-01 08:00:00' AS nhan,"
+            " '2026-09-03 08:00:00' AS han, '2026-09-01 08:00:00' AS cap_nhat FROM n"
+            " WHERE i > 200000000"
+        )
+    assert_failed_at_the_deadline(wh, slow_feed(url))
+    engine.dispose()
+
+
+def test_the_sqlite_deadline_ends_with_its_block(tmp_path):
+    # The connection goes back to the pool without it: its next statements run to the end.
+    count = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+             " SELECT count(*) FROM n")  # fmt: skip
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with engine.connect() as con:
+        late = pytest.raises(sa.exc.OperationalError, match="interrupted")
+        with late, statement_deadline(con, 0.0):
+            con.exec_driver_sql(count).fetchall()
+        assert con.exec_driver_sql(count).scalar() == 100000
+    engine.dispose()
+
+
+def test_a_slow_postgresql_statement_stops_at_the_deadline(postgres, wh):
+    engine = sa.create_engine(postgres)
+    with engine.begin() as con:  # 30 s of sleep per read (the bound if the deadline failed)
+        con.exec_driver_sql(
+            "CREATE VIEW ho_so AS SELECT 'S1'::text AS ma, 'Q1-BENNGHE'::text AS don_vi,"
+            " '2.000815'::text AS thu_tuc, 'online'::text AS kenh, now() AS nhan, now() AS han,"
+            " now() AS cap_nhat FROM pg_sleep(30)"
+        )
+    assert_failed_at_the_deadline(wh, slow_feed(postgres))
+    engine.dispose()
