@@ -49,15 +49,27 @@ class Pull:
     state: dict[str, Any] | None = None  # None: leave the feed's cursor as it is (backfills)
     source_key: str | None = None
     content_hash: str | None = None
+    # The source's row number of each row of `dossiers` or `reports` (a file's), for reasons.
+    source_rows: pl.Series | None = None
+    # Set when this unit of work could not be read for a reason that may pass (an I/O error, a
+    # reader stopped from outside): the runner records a failed batch with it and goes on.
+    failed: str | None = None
 
     def batch(self, source: str) -> Batch:
         # An empty frame is "nothing": conform() would broadcast its defaults into a phantom row.
         dossiers = self.dossiers if self.dossiers is not None and self.dossiers.height else None
         reports = self.reports if self.reports is not None and self.reports.height else None
+        rows = self.source_rows if dossiers is not None or reports is not None else None
         return Batch(source=source, dossiers=dossiers, reports=reports,
                       rejects=list(self.rejects), rows_read=self.rows_read,
                       source_key=self.source_key, content_hash=self.content_hash,
-                      state=self.state)  # fmt: skip
+                      state=self.state, source_rows=rows)  # fmt: skip
+
+    @property
+    def independent(self) -> bool:
+        """A unit of its own (a file: it names its `source_key` and moves no cursor): when it
+        fails, nothing after it depends on it, so the run records it and goes on."""
+        return self.source_key is not None and self.state is None
 
 
 class SourceError(RuntimeError):

@@ -18,6 +18,7 @@ from connectors.feeds import Feed, Parse
 from warehouse.loading import Reject
 from warehouse.messages import say
 from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA, UTC_TS
+from warehouse.validate import ROW
 
 # Text is normalized first ("T" between date and time, "Z" as +00:00), so few formats are
 # tried; `%.f` also accepts no fraction. Each format costs a full pass over the column.
@@ -29,13 +30,14 @@ _ISO_DATE = ("%Y-%m-%d",)
 def canonical_columns(frame: pl.DataFrame, feed: Feed) -> pl.DataFrame:
     """Rename mapped columns to canonical names; drop the rest (canonical names pass through).
 
-    Header matching ignores a BOM, case and surrounding spaces: exports differ in those.
+    Header matching ignores a BOM, case and surrounding spaces: exports differ in those. A file's
+    row numbers (`ROW`) pass through, so a reason can name the row.
     """
     wanted = {_norm(k): v for k, v in feed.columns.items()}
     keep: dict[str, str] = {}
     for col in frame.columns:
         target = wanted.get(_norm(col))
-        if target is None and col in (DOSSIER_SCHEMA | REPORT_SCHEMA):
+        if target is None and (col in DOSSIER_SCHEMA or col in REPORT_SCHEMA or col == ROW):
             target = col
         if target is not None and target not in keep.values():
             keep[col] = target
@@ -157,6 +159,7 @@ def _parse(
     frame: pl.DataFrame, schema: dict[str, pl.DataType], feed: Feed
 ) -> tuple[pl.DataFrame, list[Reject]]:
     if frame.height == 0:
+        schema = schema | ({ROW: pl.Int64()} if ROW in frame.columns else {})
         return pl.DataFrame(schema={c: t for c, t in schema.items() if c in frame.columns}), []
     present = [c for c in schema if c in frame.columns]
     # Convert once into temporary columns, then compare with the raw value: a value given but
@@ -179,7 +182,10 @@ def _parse(
     readable = [n for n in present if schema[n] != pl.String and n not in fast]
     failed = [given(n) & pl.col(f"__{n}").is_null() for n in readable]
     mask = tagged.select(pl.any_horizontal(failed) if failed else pl.lit(False)).to_series()
-    good = tagged.select(pl.col(f"__{n}").alias(n) for n in present)
+    # Every row stays, even with no column of the schema (the loader then says what is missing);
+    # a file's row numbers ride along (the loader's reasons name them).
+    renamed = tagged.with_columns(pl.col(f"__{n}").alias(n) for n in present)
+    good = renamed.drop(c for c in renamed.columns if c not in {*present, ROW})
     if not mask.any():
         return good, []
     reason = pl.coalesce(
@@ -250,7 +256,7 @@ def parse_reports(
     """
     if feed.measures:
         ids = {_norm(k): v for k, v in feed.columns.items()}
-        id_cols = [c for c in frame.columns if _norm(c) in ids]
+        id_cols = [c for c in frame.columns if _norm(c) in ids or c == ROW]
         wanted = {_norm(k): v for k, v in feed.measures.items()}
         measure_cols = [c for c in frame.columns if _norm(c) in wanted]
         frame = frame.with_columns([pl.col(c).cast(pl.String) for c in measure_cols]).unpivot(

@@ -3,7 +3,10 @@
 Each pull's rows and the cursor after them commit in one warehouse transaction, so a crash
 between pulls resumes from the last commit and nothing loads twice. A source that cannot be read
 becomes a recorded failed batch (the error, no rows); the data loaded before stays, and the
-scheduler simply tries again at the next run. One run per feed at a time, whoever asks.
+scheduler simply tries again at the next run. A pull that moves a cursor stops the run when it
+fails (what follows it depends on it); a file does not: its failure is recorded and the feed's
+other files load (issue #24: one bad file used to stop every later file, on every run). One run
+per feed at a time, whoever asks.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base import Connector, Window, make_connector
+from connectors.base import Connector, Pull, Window, make_connector
 from connectors.feeds import Feed
 from warehouse import Batch, BatchResult, Warehouse
 from warehouse.feeds import already_loaded, feed_state, feed_summaries, iso
@@ -44,7 +47,8 @@ def run_feed(
 ) -> list[BatchResult]:
     """Pull `feed` (from its cursor, or over `window` for a backfill) and load every pull.
 
-    Returns the batches recorded: ok ones, then at most one failed one (the run stops there).
+    Returns the batches recorded, one per pull: a failed pull that moves a cursor is the last
+    (the run stops there); a failed file is recorded and the run goes on with the next file.
     Raises FeedBusy when the feed is already running and `wait` is false.
     """
     lock = _lock(feed.name)
@@ -66,12 +70,12 @@ def _run(wh, feed, window, now, connector) -> list[BatchResult]:
     try:
         state = feed_state(wh.cursor(), feed.name)
         for pull in connector.pulls(state, window, seen):
-            result = wh.load(pull.batch(feed.name), now)
+            result = _load(wh, feed, pull, now)
             results.append(result)
             log.info("feed %s: batch %s %s, %d loaded, %d quarantined", feed.name,
                      result.batch_id, result.status, result.rows_loaded,
                      result.rows_quarantined)  # fmt: skip
-            if result.status != "ok":
+            if result.status != "ok" and not pull.independent:
                 return results
     except Exception as e:  # noqa: BLE001 — a run that fails is recorded, never raised
         log.warning("feed %s failed: %s", feed.name, e)
@@ -83,6 +87,14 @@ def _run(wh, feed, window, now, connector) -> list[BatchResult]:
         # Nothing new (every file already loaded): still a successful run, with no rows.
         results.append(wh.load(Batch(feed.name), now))
     return results
+
+
+def _load(wh: Warehouse, feed: Feed, pull: Pull, now: datetime | None) -> BatchResult:
+    """Load one pull, or record it failed when the connector could not read it."""
+    if pull.failed is not None:
+        log.warning("feed %s: %s", feed.name, pull.failed)
+        return wh.loader.record_failure(pull.batch(feed.name), pull.failed, now)
+    return wh.load(pull.batch(feed.name), now)
 
 
 def feed_status(

@@ -63,6 +63,9 @@ class Batch:
     source_key: str | None = None  # e.g. a file name: a new version replaces the old one's rows
     content_hash: str | None = None
     state: dict | None = None  # feed state (cursor) saved atomically with the rows
+    # The source's row number of each row of `dossiers` or `reports` (a file's rows), so a
+    # reason can say "duplicate of row 7"; None when the source does not number its rows.
+    source_rows: pl.Series | None = None
 
 
 def _next_batch_id(cur: duckdb.DuckDBPyConnection) -> int:
@@ -247,6 +250,14 @@ def _quarantine(cur, batch_id: int, source: str, bad: pl.DataFrame, now: datetim
     cur.unregister("incoming_quarantine")
 
 
+def _conformed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`conform`, keeping every row of a frame that lacks some of the schema's columns (a file
+    whose header names none of them): each row then fails its checks and is quarantined with
+    the reason. (conform's literals would make a frame without one such column a single row.)"""
+    missing = [pl.lit(None, t).alias(c) for c, t in schema.items() if c not in frame.columns]
+    return conform(frame.with_columns(missing) if missing else frame, schema)
+
+
 def _newest(
     dossiers: pl.DataFrame | None, reports: pl.DataFrame | None, now: datetime
 ) -> datetime | None:
@@ -290,11 +301,13 @@ class Loader:
 
     def _load(self, batch: Batch, now: datetime, started: float) -> BatchResult:
         good_d = bad_d = good_r = bad_r = None
+        rows = batch.source_rows
         if batch.dossiers is not None:
-            checked = check_dossiers(conform(batch.dossiers, DOSSIER_SCHEMA), self.config, now)
+            frame = _conformed(batch.dossiers, DOSSIER_SCHEMA)
+            checked = check_dossiers(frame, self.config, now, rows)
             good_d, bad_d = checked.good, checked.bad
         if batch.reports is not None:
-            checked = check_reports(conform(batch.reports, REPORT_SCHEMA), self.config)
+            checked = check_reports(_conformed(batch.reports, REPORT_SCHEMA), self.config, rows)
             good_r, bad_r = checked.good, checked.bad
         rejects = pl.DataFrame(
             {"raw": [r.raw for r in batch.rejects], "reason": [r.reason for r in batch.rejects]},

@@ -52,16 +52,74 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "vi": "{}: 'metrics' không phải là danh sách"},
     "portal_metric_without_code": {"en": "{}: a metric without a code",
                                    "vi": "{}: một chỉ số không có mã"},
+    # One line of a file (connectors/safe_read.py): the rest of the file still loads.
+    "ragged": {"en": "row {}: {} fields where the header has {}",
+               "vi": "dòng {}: {} trường trong khi dòng tiêu đề có {}"},
+    "not_utf8": {"en": "row {}: not UTF-8 text (bytes of another encoding, e.g. Windows-1258)",
+                 "vi": "dòng {}: không phải văn bản UTF-8 (byte của bảng mã khác, vd."
+                       " Windows-1258)"},
+    # The same natural key twice in one batch: the latest update loads, the others say so.
+    "duplicate_of_row": {"en": "duplicate of row {} ({}), which is loaded",
+                         "vi": "trùng với dòng {} ({}), dòng đó được nạp"},
+    "sent_again": {"en": "{} is sent again in the batch: the latest update is loaded",
+                   "vi": "{} được gửi lại trong cùng lô: bản cập nhật mới nhất được nạp"},
+    # A whole file that is not read (connectors/safe_read.py): quarantined as one row, so the
+    # feed's other files load and this version is not read again (a corrected one is).
+    "file_too_big": {"en": "file {}: {} MB, more than the {} MB a file may have",
+                     "vi": "tệp {}: {} MB, lớn hơn mức {} MB cho phép"},
+    "file_empty": {"en": "file {}: the file is empty", "vi": "tệp {}: tệp rỗng"},
+    "file_not_text": {"en": "file {}: not a text file (NUL bytes: binary, or UTF-16 without a"
+                            " byte-order mark)",
+                      "vi": "tệp {}: không phải tệp văn bản (có byte NUL: tệp nhị phân, hoặc UTF-16"
+                            " không có BOM)"},
+    "file_zip_as_csv": {"en": "file {}: a zip archive or XLSX workbook named .csv",
+                        "vi": "tệp {}: là tệp zip hoặc sổ tính XLSX nhưng đặt tên .csv"},
+    "file_header_encoding": {"en": "file {}: the header is not UTF-8 text: save the file as UTF-8",
+                             "vi": "tệp {}: dòng tiêu đề không phải văn bản UTF-8: hãy lưu tệp"
+                                   " dạng UTF-8"},
+    "file_columns": {"en": "file {}: {} columns, more than the {} a file may have",
+                     "vi": "tệp {}: {} cột, nhiều hơn mức {} cột cho phép"},
+    "file_not_zip": {"en": "file {}: not an XLSX workbook (not a complete zip archive)",
+                     "vi": "tệp {}: không phải sổ tính XLSX (không phải tệp zip hoàn chỉnh)"},
+    "file_xls": {"en": "file {}: an old .xls or a password-protected workbook: save it as .xlsx"
+                       " without a password",
+                 "vi": "tệp {}: sổ tính .xls cũ hoặc có mật khẩu: hãy lưu dạng .xlsx không mật"
+                       " khẩu"},
+    "file_zip_entries": {"en": "file {}: the archive has {} entries, more than the {} a workbook"
+                               " may have",
+                         "vi": "tệp {}: tệp nén có {} mục, nhiều hơn mức {} mục cho phép"},
+    "file_zip_method": {"en": "file {}: {} is compressed in a way workbooks are not",
+                        "vi": "tệp {}: {} được nén theo cách sổ tính không dùng"},
+    "file_unpacked": {"en": "file {}: unpacks to more than {} MB",
+                      "vi": "tệp {}: giải nén ra hơn {} MB"},
+    "file_zip_ratio": {"en": "file {}: {} is compressed more than {}:1 (a zip bomb)",
+                       "vi": "tệp {}: {} bị nén hơn {}:1 (bom zip)"},
+    "file_no_sheet": {"en": "file {}: no worksheet {}", "vi": "tệp {}: không có trang tính {}"},
+    "file_sheet_cells": {"en": "file {}: the sheet spans {} rows × {} columns, more than the {}"
+                               " cells a sheet may have",
+                         "vi": "tệp {}: trang tính trải trên {} dòng × {} cột, nhiều hơn mức {}"
+                               " ô cho phép"},
+    "file_strings": {"en": "file {}: the workbook declares {} shared strings but holds {}",
+                     "vi": "tệp {}: sổ tính khai báo {} chuỗi dùng chung nhưng chỉ có {}"},
+    "file_not_parquet": {"en": "file {}: not a Parquet file",
+                         "vi": "tệp {}: không phải tệp Parquet"},
+    "file_memory": {"en": "file {}: reading it needs more than the reader's {} MB memory limit",
+                    "vi": "tệp {}: đọc tệp cần hơn mức bộ nhớ {} MB của trình đọc"},
+    "file_slow": {"en": "file {}: reading it takes longer than the reader's {} s limit",
+                  "vi": "tệp {}: đọc tệp lâu hơn mức {} giây của trình đọc"},
+    "file_crashed": {"en": "file {}: the reader crashed ({})",
+                     "vi": "tệp {}: trình đọc bị lỗi dừng đột ngột ({})"},
+    "file_unreadable": {"en": "file {}: cannot be read: {}", "vi": "tệp {}: không đọc được: {}"},
 }  # fmt: skip
 
 
 def say(key: str, *values: object) -> str:
     """The English message `key` with its first `len(values)` `{}` filled; the rest stay `{}`
     for `pl.format` to fill per row."""
-    text = MESSAGES[key]["en"]
-    for value in values:
-        text = text.replace("{}", str(value), 1)
-    return text
+    # Filled part by part: a value holding "{}" itself (a file's name) fills nothing further.
+    head, *parts = MESSAGES[key]["en"].split("{}")
+    filled = [str(v) for v in values[: len(parts)]] + ["{}"] * (len(parts) - len(values))
+    return head + "".join(value + part for value, part in zip(filled, parts, strict=True))
 
 
 @cache

@@ -1,7 +1,9 @@
 """Row validation of canonical frames: pure functions, no I/O.
 
 Each function splits a frame into the rows to load and the rows to quarantine, the latter with a
-`raw` JSON copy of the row and the first `reason` it failed.
+`raw` JSON copy of the row and the first `reason` it failed. Every row has a fate: a key sent
+twice in one batch loads once (its latest update) and the other copies are quarantined, saying
+which row was loaded when the source numbers its rows (a file's `rows`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from warehouse.shapes import CHANNELS, DOSSIER_REQUIRED, GRAINS, REPORT_REQUIRED
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
+# A file's row number (the header is row 1), carried next to a row from the reader to here.
+ROW = "_row"
+REPORT_KEY = ("unit_code", "period_start", "grain", "measure_code", "procedure_code")
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,39 @@ def _missing(required: tuple[str, ...], schema: pl.Schema) -> list[tuple[pl.Expr
     ]
 
 
-def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checked:
+def _numbered(frame: pl.DataFrame, rows: pl.Series | None) -> pl.DataFrame:
+    """The frame with its source row numbers as `ROW` (kept in a quarantined row's raw JSON)."""
+    if rows is None or rows.len() != frame.height:
+        return frame
+    return frame.with_columns(rows.cast(pl.Int64).alias(ROW))
+
+
+def _latest_wins(frame: pl.DataFrame, key: list[str], order: list[str], what: pl.Expr) -> Checked:
+    """One row per `key`: the last by `order`, then by position (a later row of the source
+    wins a tie). The others are quarantined, naming the row loaded instead (`what`: the key in
+    words)."""
+    cols = frame.columns
+    last = [pl.col("_pos").last().over(key).alias("_kept")]
+    if ROW in cols:
+        last.append(pl.col(ROW).last().over(key).alias("_kept_row"))
+    ranked = frame.with_row_index("_pos").sort([*order, "_pos"], nulls_last=False)
+    ranked = ranked.with_columns(last)
+    kept = ranked.filter(pl.col("_pos") == pl.col("_kept")).sort("_pos").select(cols)
+    again = ranked.filter(pl.col("_pos") != pl.col("_kept")).sort("_pos")
+    reason = (
+        pl.format(say("duplicate_of_row"), pl.col("_kept_row"), what)
+        if ROW in cols
+        else pl.format(say("sent_again"), what)
+    )
+    bad = again.select(pl.struct(cols).struct.json_encode().alias("raw"), reason.alias("reason"))
+    return Checked(kept, bad)
+
+
+def check_dossiers(
+    frame: pl.DataFrame, config: Config, now: datetime, rows: pl.Series | None = None
+) -> Checked:
+    """`rows`: the source's row number of each row (a file's), named in the reasons."""
+    frame = _numbered(frame, rows)
     units = sorted(config.unit_codes())
     procedures = sorted(config.procedures)
     latest = now + FUTURE_SLACK
@@ -99,13 +136,14 @@ def check_dossiers(frame: pl.DataFrame, config: Config, now: datetime) -> Checke
         (pl.col("supplements") < 0, say("negative", "supplements")),
     ]
     checked = _split(frame, checks)
-    good = checked.good
-    # A dossier sent twice in one batch: the latest update wins, deterministically.
+    good, bad = checked.good, checked.bad
+    # A dossier sent twice in one batch: the latest update wins, deterministically, and every
+    # other copy is quarantined saying so (it was dropped without a word before issue #24).
     if _has_duplicates(good["dossier_id"]):
-        good = good.sort("updated_at", nulls_last=False).unique(
-            "dossier_id", keep="last", maintain_order=True
-        )
-    return Checked(good, checked.bad)
+        what = pl.format("dossier_id {}", "dossier_id")
+        latest = _latest_wins(good, ["dossier_id"], ["updated_at"], what)
+        good, bad = latest.good, pl.concat([bad, latest.bad])
+    return Checked(good.drop(ROW, strict=False), bad)
 
 
 def _has_duplicates(keys: pl.Series) -> bool:
@@ -125,7 +163,9 @@ def ratio_pairs(config: Config) -> list[tuple[str, str]]:
     )
 
 
-def check_reports(frame: pl.DataFrame, config: Config) -> Checked:
+def check_reports(frame: pl.DataFrame, config: Config, rows: pl.Series | None = None) -> Checked:
+    """`rows`: the source's row number of each row (a file's), named in the reasons."""
+    frame = _numbered(frame, rows)
     units = sorted(config.unit_codes())
     procedures = sorted(config.procedures)
     measures = sorted(config.measures)
@@ -166,4 +206,12 @@ def check_reports(frame: pl.DataFrame, config: Config) -> Checked:
         (~pl.col("value").is_finite(), say("not_finite", "value")),
         (over, say("over")),
     ]
-    return _split(frame, checks)
+    checked = _split(frame, checks)
+    good, bad = checked.good, checked.bad
+    # The same figure twice in one batch would be summed twice: the later row wins.
+    if good.select(pl.struct(REPORT_KEY).is_duplicated().any()).item():
+        what = pl.format("{} of {} for {} {}", "measure_code", "unit_code", "grain",
+                         "period_start")  # fmt: skip
+        latest = _latest_wins(good, list(REPORT_KEY), [], what)
+        good, bad = latest.good, pl.concat([bad, latest.bad])
+    return Checked(good.drop(ROW, strict=False), bad)
