@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import tomllib
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 from config.model import (
@@ -21,6 +22,7 @@ from config.model import (
     Metric,
     Procedure,
     Sector,
+    Succession,
     Target,
     Unit,
 )
@@ -282,6 +284,57 @@ def load_tilemap(path: Path, unit_codes: set[str]) -> dict[str, tuple[int, int]]
     return cells
 
 
+def load_successions(path: Path, units: tuple[Unit, ...]) -> tuple[Succession, ...]:
+    """Old unit → new unit from the day after the old unit's last day, with its share.
+
+    A missing file is no succession. Shares are read as exact fractions: those of one old unit
+    must sum to exactly 1 with one of them 1 (facts are never split: the successor with share
+    1 takes the old unit's whole history, the others are listed for their pages), so every old
+    fact counts once in every view and the city's total stays the same.
+    """
+    if not path.exists():
+        return ()
+    last_day = {u.code: u.valid_to for u in units}
+    for u in units:
+        last_day[u.code] = max(last_day[u.code], u.valid_to)
+    successions: list[Succession] = []
+    shares: dict[str, list[tuple[str, Fraction]]] = {}
+    for where, r in _rows(path, ("old_code", "new_code", "valid_from", "share")):
+        _need(path, where, r, "old_code", "new_code", "valid_from", "share")
+        old, new = r["old_code"], r["new_code"]
+        for code in (old, new):
+            if code not in last_day:
+                raise ConfigError(path, where, f"unknown unit {code!r}")
+        if old == new:
+            raise ConfigError(path, where, f"unit {old} cannot succeed itself")
+        day = _date(path, where, "valid_from", r["valid_from"])
+        if last_day[old] == FAR_FUTURE:
+            raise ConfigError(path, where, f"unit {old} is still valid (no valid_to in units.csv)")
+        if day != last_day[old] + timedelta(days=1):
+            raise ConfigError(
+                path, where, f"valid_from {day} is not the day after {old}'s last day"
+                f" {last_day[old]}"
+            )
+        if not any(u.code == new and u.valid_on(day) for u in units):
+            raise ConfigError(path, where, f"new unit {new} is not valid on {day}")
+        share = _number(path, where, "share", r["share"], Fraction)
+        if not 0 <= share <= 1:
+            raise ConfigError(path, where, f"share must be between 0 and 1, not {r['share']!r}")
+        if any(s.old_code == old and s.new_code == new for s in successions):
+            raise ConfigError(path, where, f"duplicate succession {old} → {new}")
+        shares.setdefault(old, []).append((where, share))
+        successions.append(Succession(old, new, day, float(share)))
+    for old, rows in shares.items():
+        total = sum(share for _, share in rows)
+        wheres = ", ".join(where for where, _ in rows)
+        if total != 1:
+            raise ConfigError(path, wheres, f"shares of old unit {old} sum to {float(total):g}, not 1")
+        if not any(share == 1 for _, share in rows):
+            # A split share would need facts counted in parts: one successor takes them whole.
+            raise ConfigError(path, wheres, f"old unit {old}: one successor must have share 1")
+    return tuple(successions)
+
+
 def load_config(directory: Path | str = CONFIG_DIR) -> Config:
     d = Path(directory)
     units = load_units(d / "units.csv")
@@ -298,4 +351,5 @@ def load_config(directory: Path | str = CONFIG_DIR) -> Config:
         metrics=metrics,
         targets=load_targets(d / "targets.csv", metrics, codes),
         tilemap=load_tilemap(d / "tilemap.csv", codes),
+        successions=load_successions(d / "successions.csv", units),
     )

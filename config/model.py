@@ -105,6 +105,22 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Succession:
+    """An old unit's successor from the day after the old unit's last day (config/successions.csv).
+
+    The successor with share 1 takes the old unit's whole history in the "today's units" view;
+    one with share 0 is listed only so its page can say it was partly formed from the old unit.
+    Facts are never split: every old fact counts once, so the city's total is the same in every
+    view.
+    """
+
+    old_code: str
+    new_code: str
+    valid_from: date
+    share: float
+
+
+@dataclass(frozen=True)
 class Config:
     units: tuple[Unit, ...]
     sectors: dict[str, Sector]
@@ -113,6 +129,7 @@ class Config:
     metrics: dict[str, Metric]
     targets: tuple[Target, ...]
     tilemap: dict[str, tuple[int, int]] = field(default_factory=dict)
+    successions: tuple[Succession, ...] = ()
 
     @property
     def root(self) -> Unit:

@@ -48,6 +48,10 @@ DIMENSION_COLUMNS = {
     "channel": "channel",
     "source": "source",
 }
+# The two views of time (issue 25), each a closure table written by warehouse.reference: "today"
+# counts every past fact under the unit that succeeds it today (config/successions.csv),
+# "as_was" under the hierarchy in force on the fact's date.
+VIEWS = {"today": "unit_tree_today", "as_was": "unit_tree"}
 OFFSETS = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
 
 
@@ -165,9 +169,18 @@ class Request:
     end: date  # inclusive
     filters: Filters = field(default_factory=Filters)
     by: tuple[str, ...] = ()
+    view: str = "today"  # a key of VIEWS
+
+
+def tree_table(view: str) -> str:
+    """The closure table behind a view: the one place a view becomes SQL."""
+    if view not in VIEWS:
+        raise QueryError(f"unknown view {view!r} (one of {', '.join(VIEWS)})")
+    return VIEWS[view]
 
 
 def validate(config: Config, req: Request) -> None:
+    tree_table(req.view)
     for m in req.metrics:
         if m not in config.metrics:
             raise QueryError(f"unknown metric {m!r}")
@@ -216,15 +229,19 @@ def _metric_values(config: Config, metrics: tuple[str, ...]) -> list[str]:
     return parts
 
 
+# A unit's group among the scope's children: its ancestor one step below the scope (the scope
+# itself for the scope's own facts and, in the today view, its predecessors' facts, which sit at
+# distance 0), for the days both links hold. Read from the unit's own rows, not the child's:
+# in the today view a new ward's links start on 1 July 2025, its old wards' facts before it.
 _GROUPS_CHILDREN = """
-    SELECT t.descendant, c.descendant AS group_unit,
-           greatest(t.valid_from, c.valid_from) AS vf, least(t.valid_to, c.valid_to) AS vt
-    FROM unit_tree c JOIN unit_tree t ON t.ancestor = c.descendant
-    WHERE c.ancestor = $scope AND c.distance = 1
-    UNION ALL SELECT $scope, $scope, DATE '0001-01-01', DATE '9999-12-31'"""
+    SELECT s.descendant, g.ancestor AS group_unit,
+           greatest(s.valid_from, g.valid_from) AS vf, least(s.valid_to, g.valid_to) AS vt
+    FROM {tree} s JOIN {tree} g
+      ON g.descendant = s.descendant AND g.distance = greatest(s.distance - 1, 0)
+    WHERE s.ancestor = $scope"""
 _GROUPS_OF_KIND = """
     SELECT t.descendant, t.ancestor AS group_unit, t.valid_from AS vf, t.valid_to AS vt
-    FROM unit_tree t WHERE t.ancestor IN (SELECT code FROM unit WHERE kind = $unit_kind)"""
+    FROM {tree} t WHERE t.ancestor IN (SELECT code FROM unit WHERE kind = $unit_kind)"""
 
 
 # Grains whose buckets are made of whole months: their requests may read `fact_month`.
@@ -336,9 +353,10 @@ def build_sql(
         if values:
             params[name] = list(values)
             where.append(f"list_contains(${name}, {column})")
+    tree = tree_table(req.view)
     joins = [
         (
-            "JOIN unit_tree s ON s.descendant = f.unit_code AND s.ancestor = $scope"
+            f"JOIN {tree} s ON s.descendant = f.unit_code AND s.ancestor = $scope"
             " AND f.period_start BETWEEN s.valid_from AND s.valid_to"
         )
     ]
@@ -346,7 +364,8 @@ def build_sql(
     if "unit" in req.by:
         if f.unit_kind:
             params["unit_kind"] = f.unit_kind
-        ctes = f"WITH grp AS ({_GROUPS_OF_KIND if f.unit_kind else _GROUPS_CHILDREN})\n"
+        groups = _GROUPS_OF_KIND if f.unit_kind else _GROUPS_CHILDREN
+        ctes = f"WITH grp AS ({groups.format(tree=tree)})\n"
         joins.append(
             "JOIN grp g ON g.descendant = f.unit_code AND f.period_start BETWEEN g.vf AND g.vt"
         )
@@ -485,6 +504,7 @@ def query(
     by: list[str] | tuple[str, ...] = (),
     compare: bool = False,
     targets: bool = True,
+    view: str = "today",
 ) -> pl.DataFrame:
     """Metrics per calendar bucket (local time) and group, from `start` to `end` inclusive.
 
@@ -494,9 +514,10 @@ def query(
     before) and `<m>_yoy` (a year before), for ratios with theirs (`<m>_prev_num`, ...). With
     `targets`: `<m>_target` and `<m>_gap` (value − target, in the metric's unit). `by=["unit"]`
     groups by the children of the filtered unit (its own dossiers under its own code), or by
-    the units of `filters["unit_kind"]`.
+    the units of `filters["unit_kind"]`. `view`: "today" (today's units, the default) or
+    "as_was" (the hierarchy on each fact's date).
     """
-    req = Request(tuple(metrics), grain, start, end, Filters.of(filters), tuple(by))
+    req = Request(tuple(metrics), grain, start, end, Filters.of(filters), tuple(by), view)
     _scope.check_unit(config, req.filters.unit)  # before any SQL (and any cache): who may read it
     validate(config, req)
 
@@ -514,9 +535,10 @@ def rank_units(
     start: date,
     end: date,
     filters: Filters | dict[str, Any] | None = None,
+    view: str = "today",
 ) -> pl.DataFrame:
     """Units of the scope ranked best first on `metric` over the range; no-data units last."""
-    frame = query(con, config, [metric], "total", start, end, filters, by=["unit"])
+    frame = query(con, config, [metric], "total", start, end, filters, by=["unit"], view=view)
     descending = config.metrics[metric].direction == "higher"
     ranked = frame.sort(metric, descending=descending, nulls_last=True)
     return ranked.with_row_index("rank", offset=1)

@@ -6,7 +6,9 @@ import duckdb
 import polars as pl
 
 from config import Config
-from config.model import Unit
+from config.model import Succession, Unit
+
+TREE_COLUMNS = ["ancestor", "descendant", "distance", "valid_from", "valid_to"]
 
 
 def unit_tree(units: tuple[Unit, ...]) -> pl.DataFrame:
@@ -33,8 +35,54 @@ def unit_tree(units: tuple[Unit, ...]) -> pl.DataFrame:
                 if a <= b:
                     rows.append((code, u.code, dist, a, b))
                     frontier.append((parent_row.parent_code, dist + 1, a, b))
-    schema = ["ancestor", "descendant", "distance", "valid_from", "valid_to"]
-    return pl.DataFrame(rows, schema=schema, orient="row").unique()
+    return pl.DataFrame(rows, schema=TREE_COLUMNS, orient="row").unique()
+
+
+def unit_tree_today(units: tuple[Unit, ...], successions: tuple[Succession, ...]) -> pl.DataFrame:
+    """`unit_tree` for the "today's units" view: a retired unit counts under today's units.
+
+    A unit with a share-1 successor is replaced, for each of its validity periods, by the chain
+    of the unit that succeeds it today (its successor's, followed transitively), at the same
+    distances: so it is a descendant only, never an ancestor, and a query by unit never lists it
+    beside its successor. The rows keep the old unit's own validity, so the BETWEEN join still
+    selects its facts by their date, the same facts the dated tree selects: the totals stay.
+    A unit without a successor keeps its rows of `unit_tree`, so without successions both trees
+    are the same.
+    """
+    dated = unit_tree(units)
+    heir = {s.old_code: s.new_code for s in successions if s.share == 1}
+    if not heir:
+        return dated
+    latest: dict[str, Unit] = {}
+    for u in units:
+        if u.code not in latest or u.valid_from > latest[u.code].valid_from:
+            latest[u.code] = u
+
+    def today(code: str) -> str:
+        seen = {code}
+        while code in heir and heir[code] not in seen:  # the loader's dates rule cycles out
+            code = heir[code]
+            seen.add(code)
+        return code
+
+    def chain(code: str) -> list[str]:
+        """Today's unit for `code` and its ancestors as they stand today, nearest first."""
+        codes: list[str] = []
+        current: str | None = today(code)
+        while current is not None and current not in codes:
+            codes.append(current)
+            parent = latest[current].parent_code
+            current = today(parent) if parent is not None else None
+        return codes
+
+    rows = [
+        (ancestor, u.code, distance, u.valid_from, u.valid_to)
+        for u in units
+        if u.code in heir
+        for distance, ancestor in enumerate(chain(u.code))
+    ]
+    moved = pl.DataFrame(rows, schema=dated.schema, orient="row")
+    return pl.concat([dated.filter(~pl.col("descendant").is_in(list(heir))), moved]).unique()
 
 
 def write_reference(cur: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -68,9 +116,11 @@ def write_reference(cur: duckdb.DuckDBPyConnection, config: Config) -> None:
     sectors = pl.DataFrame([vars(s) for s in config.sectors.values()])
     procedures = pl.DataFrame([vars(p) for p in config.procedures.values()])
     tree = unit_tree(config.units)
+    today = unit_tree_today(config.units, config.successions)
     for table, frame in (
         ("unit", units),
         ("unit_tree", tree),
+        ("unit_tree_today", today),
         ("sector", sectors),
         ("procedure", procedures),
     ):
