@@ -31,9 +31,10 @@ from config import CONFIG_DIR, ConfigError, load_config
 from config.settings import Settings
 from connectors.demo_city import load_demo
 from connectors.demo_sources import owned_units
-from connectors.service import DEMO_PREFIX, FeedService, start_feeds
+from connectors.service import DEMO_PREFIX, FeedService, check_feeds, start_feeds
 from dashboards._index import IocDash
 from dashboards._runtime import Runtime, install, runtime
+from dashboards._wall_config import WALL_FILE, load_wall
 from dashboards._warm import Warmer
 from metrics.alerts.rules import load_alerts
 from metrics.alerts.service import configure, evaluate_after_load
@@ -163,6 +164,9 @@ def create_app(settings: Settings) -> dash.Dash:
     _private_data_dir(settings.data_dir)  # before anything is written there
     config = load_config(settings.config_dir or CONFIG_DIR)
     load_alerts(config, settings.config_dir or CONFIG_DIR)  # refuse a bad alerts.toml up front
+    # wall.toml too: read on the wall's first request, a mistake there left /healthz saying ok.
+    load_wall(Path(settings.config_dir or CONFIG_DIR) / WALL_FILE, set(config.metrics))
+    check_feeds(settings, set(config.measures))  # and feeds.toml, before the demo city loads
     wh = open_warehouse(settings.warehouse_path, config)
     fresh = settings.demo and wh.is_empty()
     if fresh:

@@ -41,10 +41,10 @@ from access import callbacks, policy
 from access.policy import Principal
 from access.ratelimit import SignInLimits
 from access.store import ROLES, AccountError, UserStore
+from base.tz import LOCAL_TZ
 from config import Config
 from config.settings import Settings
 from metrics import scope
-from warehouse.db import LOCAL_TZ
 
 log = logging.getLogger("ioc.access")
 

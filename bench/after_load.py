@@ -21,9 +21,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.account import BENCH_PASSWORD, BENCH_USER, add_user
 from bench.boards import CASES
 from bench.dash_client import router_request
-from bench.run import BENCH_PASSWORD, BENCH_USER, add_user
 
 UNVIEWED = "page /units/Q8-P04 (a ward no one viewed)"
 # The ward pages are viewed in each cold round; the warm-up covers them either way.

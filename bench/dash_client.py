@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from dashboards._runtime import local_today
+from base.tz import local_today
 from dashboards._view import opening_view
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import requests
 
+from base.tz import local_today
 from bench.dash_client import (
     UNIT_PANELS,
     opening_view_data,
@@ -48,7 +49,6 @@ from bench.dash_client import (
     panel_request,
     router_request,
 )
-from dashboards._runtime import local_today
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
+from bench.account import BENCH_PASSWORD, BENCH_USER, add_user
+from bench.after_load import print_report
 from config import load_config
 from metrics.query import CACHE, Filters, Request, plan, query
 from warehouse import Batch, open_warehouse
@@ -166,22 +168,6 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
-
-
-BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-1234"
-
-
-def add_user(data_dir: Path) -> None:
-    """An admin account for the bench (apps with sign-in; nothing to do without)."""
-    if not (ROOT / "access").is_dir():
-        return
-    from tests.conftest import create_user
-
-    try:
-        create_user(data_dir, BENCH_USER, "admin", BENCH_PASSWORD)
-    except subprocess.CalledProcessError as e:
-        if "exists" not in (e.stderr or "") + (e.stdout or ""):
-            raise
 
 
 def signed_in(url: str) -> tuple[requests.Session, dict[str, str]]:
@@ -333,8 +319,6 @@ def print_span(years: int, r: dict) -> None:
         print(f"wall rendered {size}: first {w['first_s']:.2f} s, median {w['median_s']:.2f} s")
     print(f"app peak RSS: {web['peak_rss_mb']:.0f} MB")
     if "after_load" in r:
-        from bench.after_load import print_report
-
         print_report(r["after_load"])
 
 

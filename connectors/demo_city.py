@@ -15,8 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from base.calendar import add_months
+from base.tz import LOCAL_OFFSET, LOCAL_TZ
 from config import Config
-from metrics.periods import add_months
 
 DEMO_START = date(2023, 1, 1)
 # Units that lag behind the city (and their wards with them): the alerts' material.
@@ -43,7 +44,6 @@ SECTOR_ONLINE = {
     "ly_lich_tu_phap": 0.05,
     "viec_lam": 0.06,
 }
-LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh has no daylight saving
 # Sectors whose dossiers can take the applicant's data from the national business registry.
 BUSINESS_SECTORS = frozenset({"dang_ky_kinh_doanh", "ho_kinh_doanh"})
 
@@ -219,7 +219,7 @@ def _month(
         }
     )
     utc = pl.Datetime("us", "UTC")
-    local_day = pl.col("received_at").dt.convert_time_zone("Asia/Ho_Chi_Minh").dt.date()
+    local_day = pl.col("received_at").dt.convert_time_zone(LOCAL_TZ).dt.date()
     return frame.with_columns(
         pl.col("received_at", "due_at", "completed_at").dt.replace_time_zone("UTC"),
     ).with_columns(

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from base.calendar import add_months
 from config import Config
-from metrics.periods import add_months
 
 DTI_START = 2023
 # Component → maximum points (they add up to 100); the order is the sheet's column order.

@@ -28,13 +28,13 @@ from urllib.parse import parse_qs, urlparse
 
 import polars as pl
 
+from base.calendar import add_months
+from base.tz import LOCAL_OFFSET, LOCAL_TZ
 from config import Config
-from connectors.demo_city import DEMO_START, LOCAL_OFFSET, generate
+from connectors.demo_city import DEMO_START, generate
 from connectors.demo_programmes import write_programmes
-from metrics.periods import add_months
 
 log = logging.getLogger(__name__)
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
 # The unit (and its subtree) each demo source owns.
 OWNERS = {"files": "SO-TP", "rest": "Q4", "sql": "CCHI"}
 TOKEN_ENV = "IOC_DEMO_API_TOKEN"

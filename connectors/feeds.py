@@ -6,18 +6,31 @@ live in the file: a feed names the *environment variable* that holds a token, ke
 
 Strings may contain `{data_dir}`, `{config_dir}` and `{demo_api}` (the loopback address of the
 demo department API): they are filled in at load time, so one file serves every deployment.
+
+A feed's `options` are checked against the schema its kind declares (`Connector.options`, beside
+each connector class): an unknown key, a missing required one or a wrong type is a ConfigError
+naming `feeds.<name>.options.<key>`, for every feed, enabled or not.
+
+The data model (Feed, Schedule, Parse) lives in connectors/base.py, which connectors build on;
+it is re-exported here, where most code has always imported it from.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from config import CONFIG_DIR, LANGS, ConfigError
 from config.loader import read_toml
+from connectors.base import Feed, OptionSpec, Parse, Schedule, registry
+
+__all__ = ["FEEDS_FILE", "SHAPES", "Feed", "Parse", "Schedule", "check_options", "duration",
+           "load_feeds", "parse_feed"]  # fmt: skip
 
 FEEDS_FILE = "feeds.toml"
 SHAPES = ("dossier", "report", "case")  # case: identification-paper cases (connectors/cases.py)
@@ -28,56 +41,6 @@ _SECRET_KEYS = ("token", "password", "api_key", "secret", "apikey")
 _FEED_KEYS = {"kind", "enabled", "shape", "schedule", "stale_after", "options", "columns",
               "values", "measures", "parse", "description"}  # fmt: skip
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-
-
-@dataclass(frozen=True)
-class Schedule:
-    cron: str | None = None  # crontab (minute hour day month day-of-week), local time
-    every: timedelta | None = None
-    jitter_seconds: int = 0
-
-    @property
-    def cadence(self) -> timedelta:
-        """How often a run is expected: the interval, or a rough reading of the crontab."""
-        if self.every is not None:
-            return self.every
-        minute, hour = (self.cron or "* *").split()[:2]
-        if hour.startswith("*/"):
-            return timedelta(hours=int(hour[2:]))
-        if hour == "*":
-            return (
-                timedelta(minutes=int(minute[2:]))
-                if minute.startswith("*/")
-                else timedelta(hours=1)
-            )
-        return timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Parse:
-    """How a source writes values: the feed's locale, not ours."""
-
-    date_format: str | None = None  # e.g. "%d/%m/%Y %H:%M"; None: ISO 8601
-    decimal_comma: bool = False  # "1.234,5" means 1234.5
-    timezone: str = "Asia/Ho_Chi_Minh"  # for timestamps written without an offset
-    true_values: tuple[str, ...] = ("true", "1", "yes", "x", "có", "co", "đã", "y")
-    false_values: tuple[str, ...] = ("false", "0", "no", "không", "khong", "chưa", "n")
-
-
-@dataclass(frozen=True)
-class Feed:
-    name: str
-    kind: str
-    shape: str
-    enabled: bool
-    schedule: Schedule
-    stale_after: timedelta
-    options: dict[str, Any] = field(default_factory=dict)
-    columns: dict[str, str] = field(default_factory=dict)  # source column -> canonical field
-    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> {raw: canonical}
-    measures: dict[str, str] = field(default_factory=dict)  # wide report column -> measure code
-    parse: Parse = field(default_factory=Parse)
-    description: dict[str, str] = field(default_factory=dict)  # language -> text (sources page)
 
 
 def duration(text: str | int, file: Path, where: str) -> timedelta:
@@ -172,8 +135,6 @@ def _parse(raw: Any, file: Path, where: str) -> Parse:
         if key in values:
             values[key] = tuple(str(v).lower() for v in values[key])
     if "timezone" in values:
-        from zoneinfo import ZoneInfo
-
         try:
             ZoneInfo(values["timezone"])
         except Exception:  # noqa: BLE001 — any lookup failure is a bad name
@@ -183,7 +144,53 @@ def _parse(raw: Any, file: Path, where: str) -> Parse:
     return Parse(**values)
 
 
-def parse_feed(name: str, raw: dict[str, Any], file: Path, kinds: set[str]) -> Feed:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)  # TOML true is no 1
+
+
+# Each option type: does a value fit, and how the reason names the type.
+_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "text": (lambda v: isinstance(v, str), "text"),
+    "whole": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "number": (_is_number, "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "list": (lambda v: isinstance(v, list), "a list"),
+    "table": (lambda v: isinstance(v, dict), "a table"),
+    "duration": (lambda v: isinstance(v, str) or _is_number(v), "a duration"),
+}
+
+
+def _check_value(value: Any, spec: OptionSpec, file: Path, where: str) -> None:
+    fits, name = _TYPES[spec.type]
+    if not fits(value):
+        raise ConfigError(file, where, f"must be {name}, not {value!r}")
+    if spec.type == "duration":
+        duration(value, file, where)
+    if spec.minimum is not None and _is_number(value) and value < spec.minimum:
+        raise ConfigError(file, where, f"must be at least {spec.minimum:g}, not {value!r}")
+    items = value if isinstance(value, list) else [value]
+    for item in items if spec.choices else ():
+        if item not in spec.choices:
+            raise ConfigError(file, where, f"{item!r} is not one of {', '.join(spec.choices)}")
+
+
+def check_options(
+    options: Mapping[str, Any], schema: Mapping[str, OptionSpec], file: Path, where: str
+) -> None:
+    """`options` against a kind's declared schema: no unknown key, every required one, types."""
+    for key in options:
+        if key not in schema:
+            near = get_close_matches(key, schema, n=1)
+            hint = f"did you mean {near[0]!r}?" if near else f"known: {', '.join(sorted(schema))}"
+            raise ConfigError(file, f"{where}.{key}", f"unknown option ({hint})")
+    for key, spec in schema.items():
+        if key in options:
+            _check_value(options[key], spec, file, f"{where}.{key}")
+        elif spec.required:
+            raise ConfigError(file, f"{where}.{key}", "is required and missing")
+
+
+def parse_feed(name: str, raw: dict[str, Any], file: Path, kinds: Collection[str]) -> Feed:
     where = f"feeds.{name}"
     if not _NAME.match(name):
         raise ConfigError(file, where, "a feed name is lower_snake_case (it names the source)")
@@ -203,7 +210,8 @@ def parse_feed(name: str, raw: dict[str, Any], file: Path, kinds: set[str]) -> F
     options = raw.get("options", {})
     if not isinstance(options, dict):
         raise ConfigError(file, f"{where}.options", "must be a table")
-    _check_no_secrets(options, file, f"{where}.options")
+    _check_no_secrets(options, file, f"{where}.options")  # first: its reason says what to do
+    check_options(options, registry()[raw["kind"]].options, file, f"{where}.options")
     values = raw.get("values", {})
     if not isinstance(values, dict):
         raise ConfigError(file, f"{where}.values", "must be a table of tables")
@@ -236,8 +244,6 @@ def load_feeds(
     measures: set[str] | None = None,
 ) -> dict[str, Feed]:
     """All feeds of the file (enabled or not), validated; placeholders filled in."""
-    from connectors.base import registry
-
     file = Path(path) if path is not None else CONFIG_DIR / FEEDS_FILE
     doc = read_toml(file)
     section = doc.get("feeds", {})

@@ -15,6 +15,7 @@ Options: `path` (folder), `pattern` (glob, default "*"), `separator` (CSV, defau
 `sheet` (XLSX sheet name, default the first), `grain` (report sheets without a grain column),
 `max_file_age` (e.g. "26h": the run fails when the newest file is older — the sender stopped),
 and the limits of `safe_read.Limits` (`max_file_mb`, `max_cells`, `reader_memory_mb`, …).
+Each is declared, with its type and default, in FILES_OPTIONS (checked when feeds.toml loads).
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from base.calendar import GRAINS
 from config import Config
-from connectors.base import Connector, Pull, Seen, SourceError, Window, register
-from connectors.feeds import Feed
+from connectors.base import Connector, OptionSpec, Pull, Seen, SourceError, Window, register
+from connectors.feeds import Feed, duration
 from connectors.mapping import parse_dossiers, parse_reports
 from connectors.reader_worker import read_in_worker
 from connectors.safe_read import (
@@ -45,12 +48,25 @@ from warehouse.loading import Reject
 from warehouse.validate import ROW
 
 log = logging.getLogger(__name__)
-__all__ = ["SUFFIXES", "FilesConnector"]
+__all__ = ["FILES_OPTIONS", "SUFFIXES", "FilesConnector"]
+
+FILES_OPTIONS: dict[str, OptionSpec] = {
+    # The folder. Required: the connector's fallback, ".", would read the app's own folder.
+    "path": OptionSpec("text", required=True),
+    "pattern": OptionSpec("text", default="*"),
+    "separator": OptionSpec("text", default=","),
+    "sheet": OptionSpec("text"),  # XLSX: None reads the first sheet
+    "grain": OptionSpec("text", default="month", choices=GRAINS),
+    "max_file_age": OptionSpec("duration"),
+    # safe_read.Limits: each field may be overridden by the option of its name.
+    **{f.name: OptionSpec("whole", default=f.default, minimum=0) for f in fields(Limits)},
+}
 
 
 @register
 class FilesConnector(Connector):
     kind = "files"
+    options = FILES_OPTIONS
 
     def __init__(self, feed: Feed, config: Config):
         super().__init__(feed, config)
@@ -119,8 +135,6 @@ class FilesConnector(Connector):
         limit = self.feed.options.get("max_file_age")
         if not limit:
             return
-        from connectors.feeds import duration
-
         age = duration(limit, Path("feeds.toml"), f"feeds.{self.feed.name}.options.max_file_age")
         newest = max((p.stat().st_mtime for p in files), default=None)
         now = time.time() if now is None else now

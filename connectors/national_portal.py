@@ -16,6 +16,7 @@ Options: `base_url`, `root_department_id`, `time_type` (month|quarter|year), `en
 the portal's id, else the catalogue is searched), `lookback_periods` (earlier periods re-read on
 every run for late corrections, default 1), `initial_periods` (a first run's history, default 12), `units_file`, `page_size`, `token_env`, and the HTTP limits of connectors/rest.py
 (`timeout_seconds` for each whole exchange, `max_response_mb`, `run_timeout_seconds`, retries).
+Each is declared, with its type and default, in PORTAL_OPTIONS.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from base.calendar import bucket_start, shift
 from config import CONFIG_DIR, ConfigError
-from connectors.base import Connector, Pull, Seen, SourceError, Window, register
-from connectors.rest import HttpClient, dig
-from metrics.periods import bucket_start, shift
+from connectors.base import Connector, OptionSpec, Pull, Seen, SourceError, Window, register
+from connectors.rest import HTTP_OPTIONS, HttpClient, dig
 from warehouse.loading import Reject
 from warehouse.messages import say
 from warehouse.shapes import REPORT_SCHEMA
@@ -302,12 +303,27 @@ def periods(
     return out
 
 
+PORTAL_OPTIONS: dict[str, OptionSpec] = {
+    "base_url": OptionSpec("text", required=True),
+    "root_department_id": OptionSpec("text", required=True),
+    "time_type": OptionSpec("text", default="month", choices=tuple(TIME_TYPES)),
+    "endpoints": OptionSpec("list", default=list(ENDPOINTS), choices=ENDPOINTS),
+    "procedures": OptionSpec("list", default=[]),
+    "formality_ids": OptionSpec("table", default={}),
+    "lookback_periods": OptionSpec("whole", default=1, minimum=0),
+    "initial_periods": OptionSpec("whole", default=12, minimum=1),
+    "units_file": OptionSpec("text", default="{config_dir}/portal_units.csv"),
+    "page_size": OptionSpec("whole", default=200, minimum=1),
+    **HTTP_OPTIONS,
+}
+
 # ---- I/O -------------------------------------------------------------------------------------
 
 
 @register
 class NationalPortalConnector(Connector):
     kind = "national_portal"
+    options = PORTAL_OPTIONS
 
     def __init__(self, feed, config):
         super().__init__(feed, config)

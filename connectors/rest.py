@@ -21,6 +21,8 @@ Options:
   run_timeout_seconds            optional limit on the whole run (loads between pages included),
                                  off by default: backfills may rightly take long
   chunk_rows                     records per load batch
+  sorted_by_cursor, max_pages, grain
+Each option's type and default are declared in REST_OPTIONS (checked when feeds.toml loads).
 """
 
 from __future__ import annotations
@@ -42,10 +44,44 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from connectors.base import Connector, Pull, Seen, SourceError, Window, register
+from base.calendar import GRAINS
+from base.tz import LOCAL_TZ
+from connectors.base import Connector, OptionSpec, Pull, Seen, SourceError, Window, register
 from connectors.mapping import parse_dossiers, parse_reports
 
 log = logging.getLogger(__name__)
+
+# What HttpClient reads: every kind built on it (rest, national_portal) declares these.
+HTTP_OPTIONS: dict[str, OptionSpec] = {
+    "timeout_seconds": OptionSpec("number", default=10, minimum=0.01),
+    "retries": OptionSpec("whole", default=3, minimum=0),
+    "backoff_seconds": OptionSpec("number", default=0.5, minimum=0),
+    "max_response_mb": OptionSpec("number", default=200, minimum=0.001),
+    "run_timeout_seconds": OptionSpec("number", minimum=0.01),  # None: no limit on the run
+    "token_env": OptionSpec("text"),
+    "api_key_env": OptionSpec("text"),
+    "api_key_header": OptionSpec("text", default="X-API-Key"),
+}
+REST_OPTIONS: dict[str, OptionSpec] = {
+    "base_url": OptionSpec("text", required=True),
+    "path": OptionSpec("text", default=""),
+    "records_path": OptionSpec("text", default="items"),
+    "paging": OptionSpec("text", default="page", choices=("page", "cursor", "none")),
+    "page_param": OptionSpec("text", default="page"),
+    "size_param": OptionSpec("text", default="size"),
+    "page_size": OptionSpec("whole", default=500, minimum=1),
+    "first_page": OptionSpec("whole", default=1),
+    "max_pages": OptionSpec("whole", default=100_000, minimum=1),
+    "cursor_param": OptionSpec("text", default="cursor"),
+    "next_cursor_path": OptionSpec("text", default="next_cursor"),
+    "since_param": OptionSpec("text", default="updated_since"),
+    "until_param": OptionSpec("text"),  # None: a backfill sends only its start
+    "cursor_field": OptionSpec("text", default="updated_at"),
+    "sorted_by_cursor": OptionSpec("bool", default=False),
+    "chunk_rows": OptionSpec("whole", default=50_000, minimum=1),
+    "grain": OptionSpec("text", default="month", choices=GRAINS),
+    **HTTP_OPTIONS,
+}
 
 
 def dig(doc: Any, path: str) -> Any:
@@ -308,6 +344,7 @@ def _secret(env: str) -> str:
 @register
 class RestConnector(Connector):
     kind = "rest"
+    options = REST_OPTIONS
 
     def __init__(self, feed, config):
         super().__init__(feed, config)
@@ -400,7 +437,7 @@ def _max_text(values: list[str | None]) -> str | None:
         except ValueError:
             continue
         if t.tzinfo is None:
-            t = t.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+            t = t.replace(tzinfo=ZoneInfo(LOCAL_TZ))
         if best is None or t > best[0]:
             best = (t, v)
     return best[1] if best else None

@@ -15,12 +15,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from base.tz import LOCAL_TZ
 from connectors.feeds import Feed
 from connectors.runner import AfterRun, FeedBusy, run_feed
 from warehouse import Warehouse
 
 log = logging.getLogger(__name__)
-TIMEZONE = "Asia/Ho_Chi_Minh"
+TIMEZONE = LOCAL_TZ
 JOB_PREFIX = "feed:"
 
 

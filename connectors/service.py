@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -57,6 +58,17 @@ class FeedService:
             self.demo.stop()
 
 
+def feeds_file(settings: Settings) -> Path:
+    return (settings.config_dir or CONFIG_DIR) / FEEDS_FILE
+
+
+def check_feeds(settings: Settings, measures: set[str]) -> None:
+    """Refuse a bad feeds.toml (ConfigError with the key) before any data is opened or loaded:
+    the demo sources' address is only a placeholder here."""
+    load_feeds(feeds_file(settings), data_dir=settings.data_dir, demo_api="http://127.0.0.1:0",
+               measures=measures)  # fmt: skip
+
+
 def start_feeds(
     server: Flask | None,
     wh: Warehouse,
@@ -67,8 +79,7 @@ def start_feeds(
     """Start the demo sources (demo mode), load `feeds.toml`, register the blueprint on
     `server` (when given) and start the scheduler (when `settings.scheduler`)."""
     demo = start_demo_sources(wh.config, settings.data_dir, port=demo_port) if settings.demo else None
-    path = (settings.config_dir or CONFIG_DIR) / FEEDS_FILE
-    feeds = load_feeds(path, data_dir=settings.data_dir,
+    feeds = load_feeds(feeds_file(settings), data_dir=settings.data_dir,
                        demo_api=demo.api_url if demo else "http://127.0.0.1:0",
                        measures=set(wh.config.measures))  # fmt: skip
     if demo is None:

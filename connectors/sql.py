@@ -8,7 +8,8 @@ where the next one starts (a crash between chunks resumes there; nothing is read
 Options: `url` (no password in it) or `url_env`, `table` (optionally `schema`), `cursor_column`
 (e.g. updated_at), `key_column` (the dossier id), `chunk_rows`, `window_column` (the column a
 backfill range applies to; default the cursor column), `timeout_seconds` (default 300: each
-statement, a chunk's rows fetched included, fails "did not answer within N s" after that).
+statement, a chunk's rows fetched included, fails "did not answer within N s" after that),
+`grain` (report tables). Each is declared, with its type and default, in SQL_OPTIONS.
 
 The statement deadline is the database's own where it has one: SQLite checks it between virtual
 machine steps (a progress handler), PostgreSQL ends the statement itself (`statement_timeout`;
@@ -28,8 +29,23 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from connectors.base import Connector, Pull, Seen, SourceError, Window, register
+from base.calendar import GRAINS
+from connectors.base import Connector, OptionSpec, Pull, Seen, SourceError, Window, register
 from connectors.mapping import parse_dossiers, parse_reports
+
+SQL_OPTIONS: dict[str, OptionSpec] = {
+    # One of url / url_env: the run fails "no database URL" without either.
+    "url": OptionSpec("text"),
+    "url_env": OptionSpec("text"),
+    "table": OptionSpec("text", required=True),
+    "schema": OptionSpec("text"),
+    "cursor_column": OptionSpec("text", default="updated_at"),
+    "key_column": OptionSpec("text", default="dossier_id"),
+    "window_column": OptionSpec("text"),  # None: the cursor column
+    "chunk_rows": OptionSpec("whole", default=50_000, minimum=1),
+    "timeout_seconds": OptionSpec("number", default=300, minimum=0.01),
+    "grain": OptionSpec("text", default="month", choices=GRAINS),
+}
 
 
 def _encode(value: Any) -> Any:
@@ -79,6 +95,7 @@ def statement_deadline(conn: sa.Connection, seconds: float) -> Iterator[None]:
 @register
 class SqlConnector(Connector):
     kind = "sql"
+    options = SQL_OPTIONS
 
     def __init__(self, feed, config):
         super().__init__(feed, config)

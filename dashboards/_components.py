@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, clientside_callback, dcc, html
 
+from base.tz import local_today, local_wall
 from config import LANGS
 from dashboards import _format as fmt
 from dashboards._i18n import t
 from metrics.freshness import SourceFreshness, as_of
-
-LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 
 # Navbar entries: path -> i18n key (pages not listed keep their registered name).
 NAV_KEYS = {
@@ -36,7 +35,7 @@ NAV_KEYS = {
 def label(dim: str, code, lang: str) -> str:
     """A unit, sector, procedure or channel code as its name in `lang`; the code itself when the
     configuration does not know it, "–" for none."""
-    from dashboards._runtime import local_today, runtime  # the app's, once it has started
+    from dashboards._runtime import runtime  # the app's, once it has started
 
     cfg = runtime().config
     if code is None:
@@ -54,11 +53,7 @@ def label(dim: str, code, lang: str) -> str:
 
 def local(ts: datetime | None) -> datetime | None:
     """A stored (UTC or aware) time as Ho Chi Minh City wall-clock time."""
-    if ts is None:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return (ts.astimezone(UTC) + LOCAL).replace(tzinfo=None)
+    return None if ts is None else local_wall(ts)
 
 
 # ---------------------------------------------------------------------------------------------

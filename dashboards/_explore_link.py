@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 
+from base.calendar import QUERY_GRAINS as GRAINS
+from base.calendar import add_months
 from config import Config
 from dashboards._components import split_list
-from metrics.periods import QUERY_GRAINS as GRAINS
-from metrics.periods import add_months
 from metrics.query import DIMENSIONS
 from warehouse.shapes import CHANNELS
 

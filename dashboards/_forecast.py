@@ -13,11 +13,12 @@ from datetime import date
 import dash_bootstrap_components as dbc
 from dash import html
 
+from base.tz import local_today
 from config import Metric
 from dashboards import _format as fmt
 from dashboards._i18n import t
 from dashboards._parallel import gather
-from dashboards._runtime import local_today, runtime
+from dashboards._runtime import runtime
 from dashboards._view import UnitView
 from metrics.forecast import Forecast, forecast, forecasts, forecasts_by_unit
 from metrics.targets import target_for

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from base.tz import local_today
 from dashboards import _figures as figs
 from dashboards import _format as fmt
 from dashboards import _html_json as hj
@@ -32,7 +33,7 @@ from dashboards._components import (
 from dashboards._export import to_csv
 from dashboards._i18n import t
 from dashboards._parallel import gather
-from dashboards._runtime import local_today, runtime
+from dashboards._runtime import runtime
 from metrics.id_cases import (
     AGE_GROUPS,
     JUSTICE_DEPARTMENT,

@@ -16,18 +16,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from html import escape
 
 from flask import Blueprint, Response, request
 
+from base.tz import local_wall
 from dashboards import _format as fmt
 from dashboards._i18n import lang_of
 from dashboards._runtime import runtime
 from metrics.programmes import DTI_COMPONENTS, dti_table
 
 PREFIX = "/public/dti"
-LOCAL = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 GRAINS = ("quarter", "year")
 TEXT = {
     "title": {"vi": "Chỉ số chuyển đổi số (DTI) của các sở, ngành TP. Hồ Chí Minh",
@@ -180,7 +180,7 @@ def page() -> Response:
         f'<footer>{escape(tx["open_data"])}: ',
         f'<a href="{PREFIX}.csv?grain={grain}" id="dti-csv">CSV</a>',
         f'<a href="{PREFIX}.json?grain={grain}" id="dti-json">JSON</a>',
-        f"<span>{escape(fmt.moment(datetime.now(UTC).replace(tzinfo=None) + LOCAL, lang))}</span>",
+        f"<span>{escape(fmt.moment(local_wall(datetime.now(UTC)), lang))}</span>",
         "</footer>",
         "</main></body></html>",
     ]  # fmt: skip

@@ -6,14 +6,11 @@ Pages never write warehouse data; they read through cursors of this one process'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from config import Config
 from config.settings import Settings
 from warehouse import Warehouse
-
-LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 
 
 @dataclass
@@ -37,7 +34,3 @@ def runtime() -> Runtime:
     if _current is None:
         raise RuntimeError("the app has not opened its warehouse yet")
     return _current
-
-
-def local_today(now: datetime | None = None) -> date:
-    return ((now or datetime.now(UTC)) + LOCAL_OFFSET).date()

@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
+from base.calendar import QUERY_GRAINS, add_months
 from config import Config
 from dashboards._components import with_query
 from dashboards._i18n import lang_of
-from metrics.periods import QUERY_GRAINS, add_months
 
 DEFAULT_METRIC = "on_time_rate"
 DEFAULT_GRAIN = "month"

@@ -23,60 +23,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import flask
 
+from base.tz import local_today
 from config.model import Config
 from dashboards._parallel import in_line
+from dashboards._recent import RECENT
 from metrics.query import CACHE
 
 log = logging.getLogger(__name__)
-
-
-class RecentViews:
-    """The unit pages asked for lately: (unit code, query arguments), newest last."""
-
-    def __init__(self, size: int = 12, ttl: float = 2 * 3600.0):
-        self.size, self.ttl = size, ttl
-        self._seen: OrderedDict[tuple, float] = OrderedDict()
-        self._lock = threading.Lock()
-        self._replaying = threading.local()
-
-    def note(self, code: str, args: dict[str, str]) -> None:
-        if self.is_replaying():  # the warm-up itself: not a viewer
-            return
-        # The language only changes labels, not what is read.
-        key = (code, tuple(sorted((k, v) for k, v in args.items() if k != "lang")))
-        with self._lock:
-            self._seen.pop(key, None)
-            self._seen[key] = time.monotonic()
-            while len(self._seen) > self.size:
-                self._seen.popitem(last=False)
-
-    def views(self) -> list[tuple[str, dict[str, str]]]:
-        """The views asked for within `ttl`, newest first."""
-        since = time.monotonic() - self.ttl
-        with self._lock:
-            keys = [k for k, at in reversed(self._seen.items()) if at >= since]
-        return [(code, dict(args)) for code, args in keys]
-
-    def is_replaying(self) -> bool:
-        return getattr(self._replaying, "on", False)
-
-    @contextmanager
-    def replaying(self) -> Iterator[None]:
-        self._replaying.on = True
-        try:
-            yield
-        finally:
-            self._replaying.on = False
-
-
-RECENT = RecentViews()
 
 
 def unit_views(config: Config, today: date) -> Iterator[tuple[str | None, dict[str, str]]]:
@@ -107,9 +65,12 @@ def warm(server: flask.Flask, stale: Callable[[], bool] = lambda: False) -> int:
 
 
 def _warm_pages(server: flask.Flask, stale: Callable[[], bool]) -> int:
+    # Imported here, not at the top: `units` and `wall` call dash.register_page, which needs the
+    # Dash app that app.py creates after importing this module. Neither imports this module back
+    # (the views they note are in dashboards/_recent.py), so this hides no cycle.
     from dashboards import _forecast as forecast
-    from dashboards import units, wall  # the page modules Dash imported at start-up
-    from dashboards._runtime import local_today, runtime
+    from dashboards import units, wall
+    from dashboards._runtime import runtime
     from dashboards._wall_config import wall_config
 
     boards = wall_config().boards

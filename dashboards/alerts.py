@@ -15,13 +15,14 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 
 from access.policy import may_act
 from access.web import current as current_principal
+from base.tz import local_today
 from dashboards import _forecast as forecast
 from dashboards import _panel as panel
 from dashboards._alerts import alert_link, alert_name, alert_text, reason_text, when
 from dashboards._components import label
 from dashboards._i18n import lang_of, t
 from dashboards._parallel import gather
-from dashboards._runtime import local_today, runtime
+from dashboards._runtime import runtime
 from metrics import scope
 from metrics.alerts.reasons import SEVERITIES, STATES, event_word
 from warehouse import alerts_store as store

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from base.tz import local_today
 from dashboards import _export
 from dashboards import _figures as figs
 from dashboards import _format as fmt
@@ -26,7 +27,7 @@ from dashboards._explore_link import (
     defaults,
 )
 from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, number_filter, t
-from dashboards._runtime import local_today, runtime
+from dashboards._runtime import runtime
 from metrics import scope
 from metrics.freshness import as_of
 from metrics.query import DIMENSION_COLUMNS, QueryError, query

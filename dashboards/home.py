@@ -6,9 +6,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from base.tz import local_today
 from dashboards import _format as fmt
 from dashboards._i18n import lang_of
-from dashboards._runtime import local_today, runtime
+from dashboards._runtime import runtime
 from metrics import scope
 from metrics.kpi import Kpi, kpis
 

@@ -16,6 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from base.tz import local_today
 from config import Metric
 from dashboards import _escalation as escalation
 from dashboards import _figures as figs
@@ -35,9 +36,9 @@ from dashboards._i18n import grid_options, lang_of, t
 from dashboards._parallel import gather
 from dashboards._programmes import units_failed, units_placeholder
 from dashboards._programmes import units_section as programmes_section
-from dashboards._runtime import local_today, runtime
+from dashboards._recent import RECENT
+from dashboards._runtime import runtime
 from dashboards._view import UnitView, view_from_query
-from dashboards._warm import RECENT
 from metrics import scope
 from metrics.dossiers import SORTABLE, overdue
 from metrics.query import query

@@ -18,17 +18,18 @@ import flask
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from base.calendar import add_months
+from base.tz import local_today
 from dashboards import _figures as figs
 from dashboards import _format as fmt
 from dashboards._alerts import strip_items
 from dashboards._components import alert_strip, as_of_line, current_freshness, status_badge
 from dashboards._i18n import lang_of, t
 from dashboards._parallel import gather
-from dashboards._runtime import local_today, runtime
+from dashboards._runtime import runtime
 from dashboards._wall_config import MIN_REFRESH, Board, wall_config
 from metrics import scope
 from metrics.kpi import Kpi, kpis
-from metrics.periods import add_months
 from metrics.query import query, rank_units
 from metrics.targets import status as status_of
 

@@ -21,8 +21,8 @@ from datetime import date, timedelta
 
 import duckdb
 
+from base.calendar import add_months
 from config import Config
-from metrics.periods import add_months
 from metrics.query import query
 from metrics.targets import target_for
 

@@ -20,16 +20,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from base.calendar import QUERY_GRAINS, add_months, bucket_start, previous_range
 from config import Config
 from metrics import scope as _scope
-from metrics.periods import (
-    FITS_IN,
-    QUERY_GRAINS,
-    add_months,
-    bucket_sql,
-    bucket_start,
-    previous_range,
-)
+from metrics.periods import FITS_IN, bucket_sql
 from metrics.targets import target_for
 from warehouse.db import data_version_of, database_path, in_write_transaction
 from warehouse.db import frame as frame_of

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from base.rows import AlertState
 from warehouse.db import Database, remembered, scalar
 
 ACTIVE_STATES = ("firing",)
@@ -47,8 +48,6 @@ def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None =
 
 def load_states(cur: duckdb.DuckDBPyConnection) -> dict:
     """alert key → the engine's AlertState, as the last run left it."""
-    from metrics.alerts.engine import AlertState  # the engine's type; no cycle at import time
-
     out = {}
     for r in _rows(cur, "SELECT * FROM alert_instance"):
         out[r["alert_key"]] = AlertState(

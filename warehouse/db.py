@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 import duckdb
 import polars as pl
 
+from base.tz import LOCAL_TZ
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
 T = TypeVar("T")
 
 

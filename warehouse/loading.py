@@ -15,8 +15,10 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from base.calendar import bucket_end
+from base.tz import LOCAL_TZ
 from config import Config
-from warehouse.db import LOCAL_TZ, Database, scalar
+from warehouse.db import Database, scalar
 from warehouse.rollup import (
     refresh_dossier_days,
     refresh_hours,
@@ -273,17 +275,11 @@ def _newest(
         # A report describes its period up to the period's end.
         ends = reports.select(
             pl.struct("period_start", "grain")
-            .map_elements(lambda s: _period_end(s["period_start"], s["grain"]), pl.Date)
+            .map_elements(lambda s: bucket_end(s["period_start"], s["grain"]), pl.Date)
             .max()
         ).item()
         candidates.append(datetime(ends.year, ends.month, ends.day, tzinfo=UTC))
     return min(max(candidates), now) if candidates else None
-
-
-def _period_end(start: date, grain: str) -> date:
-    from metrics.periods import bucket_end  # one calendar definition for the whole product
-
-    return bucket_end(start, grain)
 
 
 class Loader:

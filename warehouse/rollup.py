@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 import duckdb
 
+from base.tz import LOCAL_OFFSET_SECONDS
 from config import Config
 from warehouse.db import Database
 
@@ -219,19 +220,21 @@ def refresh_report_periods(
     )
 
 
-# Local wall time is UTC+7 all year (no daylight saving since 1975): the hour and minute of day
-# follow from the epoch. Office hours are 07:30–17:00 (minutes 450–1019), Monday to Friday.
-_HOUR_SQL = """
+# Local wall time is UTC+7 all year (base.tz: no daylight saving since 1975): the hour and minute
+# of day follow from the epoch. Office hours are 07:30–17:00 (minutes 450–1019), Monday to Friday.
+# The offset is spliced in here and `{where}` left for `.format`; the text, and so the fingerprint
+# that decides a rebuild, is the same as when 25200 was written out.
+_HOUR_SQL = f"""
 INSERT INTO fact_hour (source, day, unit_code, hour, online, dossiers, qr, after_hours)
 SELECT d.source, d.received_day, d.unit_code,
-       CAST(floor((epoch(d.received_at) + 25200) / 3600) % 24 AS TINYINT) AS hour,
+       CAST(floor((epoch(d.received_at) + {LOCAL_OFFSET_SECONDS}) / 3600) % 24 AS TINYINT) AS hour,
        d.channel = 'online' AS online, count(*),
        count(*) FILTER (WHERE d.submit_method = 'qr'),
        count(*) FILTER (WHERE isodow(d.received_day) >= 6
-           OR CAST(floor((epoch(d.received_at) + 25200) / 60) AS BIGINT) % 1440
+           OR CAST(floor((epoch(d.received_at) + {LOCAL_OFFSET_SECONDS}) / 60) AS BIGINT) % 1440
               NOT BETWEEN 450 AND 1019)
 FROM dossier d JOIN procedure p ON p.code = d.procedure_code
-WHERE p.level = 'commune' {where}
+WHERE p.level = 'commune' {{where}}
 GROUP BY d.source, d.received_day, d.unit_code, hour, online
 """
 _HOUR_FINGERPRINT = hashlib.sha256(_HOUR_SQL.encode()).hexdigest()[:16]

@@ -35,6 +35,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+# AlertState is the row the alert store persists: defined below the warehouse so the store can
+# rebuild it without importing this module.
+from base.rows import AlertState
 from metrics.alerts.reasons import Reason
 from metrics.alerts.rules import FeedWatch, Rule
 
@@ -48,7 +51,6 @@ STATES = (
     "error",
     "stale",
 )
-GAP_STATES = ("no_data", "insufficient_data", "error")
 SEVERITY_RANK = {None: 0, "warning": 1, "critical": 2}
 NEW_INSTANCE_EVENTS = ("pending", "firing", "error", "stale")
 
@@ -76,32 +78,6 @@ class Observation:
         if value is None:
             return cls("no_data", None, denominator, target, "no_value")
         return cls("value", float(value), denominator, target)
-
-
-@dataclass(frozen=True)
-class AlertState:
-    """The remembered state of one alert instance (all instants timezone-aware)."""
-
-    state: str = "ok"
-    severity: str | None = None  # warning | critical while pending/firing; held through gaps
-    since: datetime | None = None  # when `state` was entered
-    pending_count: int = 0
-    pending_since: datetime | None = None
-    started_at: datetime | None = None  # when the current episode began firing
-    resolved_at: datetime | None = None
-    peak_value: float | None = None  # the worst value of the current/last episode
-    value: float | None = None
-    denominator: float | None = None
-    target: float | None = None
-    threshold: float | None = None  # the threshold the value was compared with
-    reason: str = ""  # English, as notifications carry it
-
-    @property
-    def held(self) -> bool:
-        """A firing episode interrupted by a data gap."""
-        return (
-            self.state in GAP_STATES and self.started_at is not None and self.severity is not None
-        )
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
+from base.calendar import add_months, bucket_start
+from base.rows import AlertState
+from base.tz import local_today
 from config import Config
-from metrics.alerts.engine import AlertState, Evaluation, Observation, evaluate, evaluate_feed
+from metrics.alerts.engine import Evaluation, Observation, evaluate, evaluate_feed
 from metrics.alerts.rules import AlertsConfig, FeedWatch, Rule
-from metrics.periods import add_months, bucket_start
 from metrics.query import query
 from metrics.targets import target_for
 
 log = logging.getLogger(__name__)
-LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 COVERAGE_DAYS = 90
 
 
@@ -51,10 +52,6 @@ class Outcome:
     instance: Instance
     evaluation: Evaluation
     channels: tuple[str, ...]
-
-
-def local_today(now: datetime) -> date:
-    return (now.astimezone(UTC) + LOCAL_OFFSET).date()
 
 
 def window_range(window: str, today: date) -> tuple[date, date]:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metrics.alerts.engine import AlertState, Observation, evaluate, evaluate_feed
+from base.rows import AlertState
+from metrics.alerts.engine import Observation, evaluate, evaluate_feed
 from metrics.alerts.rules import FeedWatch, Rule, Scope
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from base.calendar import add_months
+from base.tz import local_today
 from config import load_config
-from dashboards._runtime import local_today
-from metrics.periods import add_months
 from metrics.targets import target_for
 from tests.alerts.conftest import PROC, frame
 from tests.conftest import create_user, sign_in, start_app

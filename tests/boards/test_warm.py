@@ -8,6 +8,7 @@ import itertools
 import threading
 from datetime import date, datetime, timedelta
 
+from dashboards._recent import RecentViews
 from metrics.query import CACHE
 from tests.helpers import dossier, dossiers
 from warehouse import Batch
@@ -71,7 +72,7 @@ def test_the_warm_up_leaves_the_escalation_to_the_viewers(wh, server, monkeypatc
 def test_a_unit_page_viewed_lately_is_warm_after_the_next_load(wh, server, monkeypatch):
     from dashboards import _warm, units
 
-    monkeypatch.setattr(_warm, "RECENT", _warm.RecentViews())
+    monkeypatch.setattr(_warm, "RECENT", RecentViews())
     monkeypatch.setattr(units, "RECENT", _warm.RECENT)
     _load(wh, range(10))
     with server.test_request_context("/units/Q1-BENNGHE"):
@@ -91,10 +92,10 @@ def test_a_unit_page_viewed_lately_is_warm_after_the_next_load(wh, server, monke
 
 
 def test_every_units_page_as_it_first_opens_is_warm_after_a_load(wh, server, config, monkeypatch):
+    from base.tz import local_today
     from dashboards import _warm, units
-    from dashboards._runtime import local_today
 
-    monkeypatch.setattr(_warm, "RECENT", _warm.RecentViews())
+    monkeypatch.setattr(_warm, "RECENT", RecentViews())
     _warm.RECENT.note("HCM", {})  # the city page, viewed: still warmed once
     _warm.RECENT.note("Q8", {"grain": "quarter"})
     _warm.RECENT.note("Q3", {})
@@ -148,7 +149,7 @@ def test_recent_views_keep_the_newest_few_and_forget_old_ones(monkeypatch):
 
     clock = [1000.0]
     monkeypatch.setattr(_warm.time, "monotonic", lambda: clock[0])
-    recent = _warm.RecentViews(size=2, ttl=60)
+    recent = RecentViews(size=2, ttl=60)
     recent.note("Q1", {"lang": "en"})
     recent.note("Q3", {})
     recent.note("Q1", {"lang": "vi"})  # the same view in another language: one view
@@ -235,6 +236,6 @@ def test_the_unit_pages_to_warm_end_when_the_hierarchy_loops(monkeypatch):
         def children(self, code, _today):
             return [SimpleNamespace(code={"HCM": "A", "A": "B", "B": "A"}[code])]
 
-    monkeypatch.setattr(_warm, "RECENT", _warm.RecentViews())
+    monkeypatch.setattr(_warm, "RECENT", RecentViews())
     views = list(itertools.islice(_warm.unit_views(Looping(), date.today()), 10))
     assert views == [(None, {}), ("A", {}), ("B", {})]

@@ -21,9 +21,9 @@ import polars as pl
 import pytest
 from conftest import Script, make_feed
 
+from base.calendar import add_months
 from connectors.feeds import Feed, Parse
 from connectors.runner import run_feed
-from metrics.periods import add_months
 from warehouse import Warehouse
 from warehouse.feeds import feed_state
 from warehouse.shapes import DOSSIER_SCHEMA, REPORT_SCHEMA

@@ -30,8 +30,14 @@ def test_the_shipped_feeds_load(config):
 
 def test_one_description_serves_both_languages(tmp_path):
     feeds = load_feeds(write(tmp_path, '[feeds.dx]\nkind = "rest"\nschedule = { every = "5m" }\n'
+                                       'options = { base_url = "http://x" }\n'
                                        'description = "Hệ thống D4"\n'))  # fmt: skip
     assert feeds["dx"].description == {"vi": "Hệ thống D4", "en": "Hệ thống D4"}
+
+
+# A valid feed of each kind to add one mistake to (a dotted key adds to the options table).
+REST = 'kind = "rest"\nschedule = { every = "5m" }\noptions = { base_url = "http://x" }\n'
+FILES = 'kind = "files"\nschedule = { every = "5m" }\noptions.path = "/in"\n'
 
 
 @pytest.mark.parametrize(
@@ -50,10 +56,21 @@ def test_one_description_serves_both_languages(tmp_path):
          "must name an environment variable"),
         ('kind = "rest"\nshape = "cube"\nschedule = { every = "5m" }', "feeds.dx.shape"),
         ('kind = "rest"\nschedule = { every = "5m" }\nsurprise = 1', "unknown key(s) surprise"),
-        ('kind = "rest"\nschedule = { every = "5m" }\ndescription = { vi = "Hệ thống" }',
+        (REST + 'description = { vi = "Hệ thống" }',
          "feeds.dx.description: one text, or a table with exactly the keys vi and en"),
-        ('kind = "files"\nschedule = { every = "5m" }\nmeasures = { "A" = "nope" }',
-         "feeds.dx.measures.A: unknown measure 'nope'"),
+        (FILES + 'measures = { "A" = "nope" }', "feeds.dx.measures.A: unknown measure 'nope'"),
+        # Options are checked against the schema the kind declares (Connector.options).
+        (FILES + "options.timout_seconds = 5",
+         "feeds.dx.options.timout_seconds: unknown option (known: grain, in_process_kb,"),
+        ('kind = "rest"\nschedule = { every = "5m" }\noptions = { path = "/v1" }',
+         "feeds.dx.options.base_url: is required and missing"),
+        ('kind = "sql"\nschedule = { every = "5m" }\noptions = { table = "t", chunk_rows = "9" }',
+         "feeds.dx.options.chunk_rows: must be a whole number, not '9'"),
+        (FILES + 'options.grain = "moon"',
+         "feeds.dx.options.grain: 'moon' is not one of day, week, month, quarter, year"),
+        (FILES + "options.max_cells = -1", "feeds.dx.options.max_cells: must be at least 0, not -1"),
+        (FILES + 'options.max_file_age = "soon"',
+         "feeds.dx.options.max_file_age: 'soon' is not a duration"),
     ],
 )
 def test_mistakes_are_named(tmp_path, config, body, message):
