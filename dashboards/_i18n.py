@@ -226,8 +226,13 @@ def grid_options(lang: str, **options) -> dict:
 
 # A text column's filter matches regardless of case and accents: people often type Vietnamese
 # without its marks ("ben nghe" finds "Phường Bến Nghé"). `assets/ioc_grid.js: iocFold`.
+# A filter applies once typing pauses for a second: applied mid-word, AG Grid 35 can write its
+# older value back into the box and lose the keys typed meanwhile (ag-grid issue 13176, seen
+# here on a busy machine).
+FILTER_PAUSE_MS = 1000
 TEXT_FILTER = {"filter": "agTextColumnFilter",
-               "filterParams": {"textFormatter": {"function": "iocFold(params)"}}}  # fmt: skip
+               "filterParams": {"textFormatter": {"function": "iocFold(params)"},
+                                "debounceMs": FILTER_PAUSE_MS}}  # fmt: skip
 
 
 def number_filter(lang: str) -> dict:
@@ -237,6 +242,7 @@ def number_filter(lang: str) -> dict:
         "filter": "agNumberColumnFilter",
         "filterParams": {
             "allowedCharPattern": "\\d\\-\\.,",
+            "debounceMs": FILTER_PAUSE_MS,
             "numberParser": {"function": f"iocParseNumber(params, '{lang}')"},
             "numberFormatter": {"function": f"iocNumberText(params, '{lang}')"},
         },
