@@ -82,10 +82,14 @@ def measure(data_dir: Path, loads: int = 3) -> dict:
     wh = runtime().warehouse
     _run_warm_up(app.server)  # whatever the start-up warm-up has not finished yet
     client, headers = _client(app)
-    rows = wh.cursor().sql(
-        "SELECT * EXCLUDE (source, received_day, batch_id) FROM dossier"
-        " WHERE source = 'demo' ORDER BY received_at DESC LIMIT 1000"
-    ).pl()
+    rows = (
+        wh.cursor()
+        .sql(
+            "SELECT * EXCLUDE (source, received_day, batch_id) FROM dossier"
+            " WHERE source = 'demo' ORDER BY received_at DESC LIMIT 1000"
+        )
+        .pl()
+    )
     runs = []
     for _ in range(loads):
         wh.load(Batch(SOURCE, dossiers=rows))

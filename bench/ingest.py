@@ -56,13 +56,17 @@ def dossiers(n: int, units: list[str], procs: list[str]) -> pl.DataFrame:
         "record_digitized": rng.random(n) < 0.8,
         "paid_online": rng.random(n) < 0.5,
     })  # fmt: skip
-    return frame.with_columns(
-        (pl.lit(t0) + pl.duration(minutes=pl.col("offset"))).alias("received_at"),
-    ).with_columns(
-        (pl.col("received_at") + pl.duration(days=3)).alias("due_at"),
-        (pl.col("received_at") + pl.duration(days=1)).alias("completed_at"),
-        (pl.col("received_at") + pl.duration(days=1)).alias("updated_at"),
-    ).drop("offset")
+    return (
+        frame.with_columns(
+            (pl.lit(t0) + pl.duration(minutes=pl.col("offset"))).alias("received_at"),
+        )
+        .with_columns(
+            (pl.col("received_at") + pl.duration(days=3)).alias("due_at"),
+            (pl.col("received_at") + pl.duration(days=1)).alias("completed_at"),
+            (pl.col("received_at") + pl.duration(days=1)).alias("updated_at"),
+        )
+        .drop("offset")
+    )
 
 
 def city_month(config, n: int, scale: str = "city") -> pl.DataFrame:

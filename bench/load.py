@@ -174,7 +174,9 @@ def analyst(url: str, user: str, password: str, rec: Recorder, until: float, see
             view = opening_view_data(unit, today)  # what the drawn page sends next
             rec.call("units_page", lambda u=unit: _post(s, url, router_request(f"/units/{u}")))
             for panel in UNIT_PANELS:
-                rec.call(f"units_{panel}", lambda p=panel, v=view: _post(s, url, panel_request(p, v)))
+                rec.call(
+                    f"units_{panel}", lambda p=panel, v=view: _post(s, url, panel_request(p, v))
+                )
             rec.call("units_overdue", lambda v=view: _post(s, url, overdue_request(v)))
         else:
             rec.call("home_page", lambda: _post(s, url, router_request("/")))

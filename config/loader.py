@@ -312,8 +312,9 @@ def load_successions(path: Path, units: tuple[Unit, ...]) -> tuple[Succession, .
             raise ConfigError(path, where, f"unit {old} is still valid (no valid_to in units.csv)")
         if day != last_day[old] + timedelta(days=1):
             raise ConfigError(
-                path, where, f"valid_from {day} is not the day after {old}'s last day"
-                f" {last_day[old]}"
+                path,
+                where,
+                f"valid_from {day} is not the day after {old}'s last day {last_day[old]}",
             )
         if not any(u.code == new and u.valid_on(day) for u in units):
             raise ConfigError(path, where, f"new unit {new} is not valid on {day}")
@@ -328,7 +329,9 @@ def load_successions(path: Path, units: tuple[Unit, ...]) -> tuple[Succession, .
         total = sum(share for _, share in rows)
         wheres = ", ".join(where for where, _ in rows)
         if total != 1:
-            raise ConfigError(path, wheres, f"shares of old unit {old} sum to {float(total):g}, not 1")
+            raise ConfigError(
+                path, wheres, f"shares of old unit {old} sum to {float(total):g}, not 1"
+            )
         if not any(share == 1 for _, share in rows):
             # A split share would need facts counted in parts: one successor takes them whole.
             raise ConfigError(path, wheres, f"old unit {old}: one successor must have share 1")

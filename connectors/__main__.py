@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         if a.json:
             print(json.dumps(rows, ensure_ascii=False, indent=1))
         for row in [] if a.json else rows:
-            print(f"{row['quarantined_at']}  {row['source']:<22} {row['reason']}\n    {row['raw'][:160]}")
+            print(
+                f"{row['quarantined_at']}  {row['source']:<22} {row['reason']}\n    {row['raw'][:160]}"
+            )
     return 0
 
 

@@ -73,7 +73,9 @@ def subtree(config: Config, root: str) -> set[str]:
 
 def owned_units(config: Config) -> dict[str, set[str]]:
     """Source kind → the unit codes whose dossiers that demo source delivers."""
-    return {kind: subtree(config, root) for kind, root in OWNERS.items() if root in config.unit_codes()}
+    return {
+        kind: subtree(config, root) for kind, root in OWNERS.items() if root in config.unit_codes()
+    }
 
 
 def demo_dossiers(config: Config, units: set[str], start: date, now: datetime) -> pl.DataFrame:
@@ -81,7 +83,9 @@ def demo_dossiers(config: Config, units: set[str], start: date, now: datetime) -
     sub = dataclasses.replace(
         config, units=tuple(u for u in config.units if u.code in units or u.parent_code is None)
     )
-    frames = [f.filter(pl.col("unit_code").is_in(list(units))) for f in generate(sub, start, now=now)]
+    frames = [
+        f.filter(pl.col("unit_code").is_in(list(units))) for f in generate(sub, start, now=now)
+    ]
     frames = [f for f in frames if f.height]
     return pl.concat(frames) if frames else pl.DataFrame()
 
@@ -301,7 +305,9 @@ class DemoSources:
             write_exports(demo_dossiers(self.config, self.units["files"], start, now),
                           self.exports_dir, today, rewrite=full)  # fmt: skip
         if "sql" in self.units:
-            write_sqlite(demo_dossiers(self.config, self.units["sql"], start, now), self.sqlite_path)
+            write_sqlite(
+                demo_dossiers(self.config, self.units["sql"], start, now), self.sqlite_path
+            )
         # The programmes' department files (DTI, forms, registry sync log, ID-paper cases).
         write_programmes(self.config, self.folder / "programmes", (now + LOCAL_OFFSET).date())
         if "rest" in self.units:
@@ -342,7 +348,9 @@ def start_demo_sources(
     server = _ApiServer(("127.0.0.1", port), _Api)
     server.token = token
     server.records = pl.DataFrame(schema={"id": pl.String, "_updated": pl.Datetime("us", "UTC")})
-    demo = DemoSources(config, Path(data_dir) / "demo", server, owned_units(config), refresh_seconds)
+    demo = DemoSources(
+        config, Path(data_dir) / "demo", server, owned_units(config), refresh_seconds
+    )
     demo.folder.mkdir(parents=True, exist_ok=True)
     demo.refresh(now, start)
     serve = threading.Thread(target=server.serve_forever, name="demo-api", daemon=True)
@@ -354,4 +362,3 @@ def start_demo_sources(
         demo._threads.append(loop)
     log.info("demo sources: files and SQLite in %s, API at %s", demo.folder, demo.api_url)
     return demo
-

@@ -91,7 +91,9 @@ class PortalUnits:
     def unit_for(self, dept: dict[str, Any]) -> str | None:
         dept_id, code = dept.get("departmentId"), dept.get("departmentCode")
         # Ids and codes are text (or numbers); anything else in the answer maps to no unit.
-        dept_id = str(dept_id) if isinstance(dept_id, str | int) and not isinstance(dept_id, bool) else ""
+        dept_id = (
+            str(dept_id) if isinstance(dept_id, str | int) and not isinstance(dept_id, bool) else ""
+        )
         code = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else ""
         return self.by_id.get(dept_id) or self.by_code.get(code)
 
@@ -109,7 +111,10 @@ def load_portal_units(path: Path | str, unit_codes: set[str] | None = None) -> P
             raise ConfigError(path, "header", f"needs columns {', '.join(sorted(need))}")
         for row in reader:
             where = f"line {reader.line_num}"
-            dept_id, code = (row["portal_department_id"] or "").strip(), (row["portal_code"] or "").strip()
+            dept_id, code = (
+                (row["portal_department_id"] or "").strip(),
+                (row["portal_code"] or "").strip(),
+            )
             unit = (row["unit_code"] or "").strip()
             if not unit or not (dept_id or code):
                 raise ConfigError(path, where, "needs unit_code and a portal id or code")
@@ -152,8 +157,10 @@ def _not_an_object(endpoint: str, value: Any) -> Reject:
 def _unmapped(endpoint: str, dept: dict[str, Any]) -> Reject:
     raw = {k: v for k, v in dept.items() if k != "metrics"} | {"endpoint": endpoint}
     label = dept.get("departmentCode") or dept.get("departmentId")
-    return Reject(json.dumps(raw, ensure_ascii=False),
-                  say("portal_unmapped", label, dept.get("departmentName", "")))
+    return Reject(
+        json.dumps(raw, ensure_ascii=False),
+        say("portal_unmapped", label, dept.get("departmentName", "")),
+    )
 
 
 def parse_response(
@@ -251,8 +258,10 @@ def report_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     key = ["unit_code", "period_start", "grain", "measure_code", "procedure_code"]
     frame = frame.unique(["_dept", *key], keep="first", maintain_order=True)
     value = pl.when(pl.col("value").is_not_null().any()).then(pl.col("value").sum())
-    return frame.group_by(key, maintain_order=True).agg(value.alias("value")).select(
-        list(REPORT_SCHEMA)
+    return (
+        frame.group_by(key, maintain_order=True)
+        .agg(value.alias("value"))
+        .select(list(REPORT_SCHEMA))
     )
 
 
@@ -379,7 +388,10 @@ class NationalPortalConnector(Connector):
         targets += [(code, self.formality_id(code)) for code in opts.get("procedures", [])]
         today = datetime.now(UTC).astimezone(ZoneInfo(self.feed.parse.timezone)).date()
         last = date.fromisoformat(state["last_period"]) if state.get("last_period") else None
-        lookback, initial = int(opts.get("lookback_periods", 1)), int(opts.get("initial_periods", 12))
+        lookback, initial = (
+            int(opts.get("lookback_periods", 1)),
+            int(opts.get("initial_periods", 12)),
+        )
         for period in periods(time_type, window, today, lookback, last, initial):
             rows: list[dict[str, Any]] = []
             rejects: list[Reject] = []
@@ -400,4 +412,3 @@ class NationalPortalConnector(Connector):
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
-

@@ -78,7 +78,9 @@ def start_feeds(
 ) -> FeedService:
     """Start the demo sources (demo mode), load `feeds.toml`, register the blueprint on
     `server` (when given) and start the scheduler (when `settings.scheduler`)."""
-    demo = start_demo_sources(wh.config, settings.data_dir, port=demo_port) if settings.demo else None
+    demo = (
+        start_demo_sources(wh.config, settings.data_dir, port=demo_port) if settings.demo else None
+    )
     feeds = load_feeds(feeds_file(settings), data_dir=settings.data_dir,
                        demo_api=demo.api_url if demo else "http://127.0.0.1:0",
                        measures=set(wh.config.measures))  # fmt: skip

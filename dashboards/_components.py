@@ -111,16 +111,34 @@ def navbar(may_open: Callable[[dict], bool] = lambda _page: True) -> dbc.Navbar:
         )
     switch = html.Div(
         [
-            dbc.Button("VI", id="app-lang-vi", size="sm", color="light", outline=True,
-                       className="me-1", title="Tiếng Việt"),
-            dbc.Button("EN", id="app-lang-en", size="sm", color="light", outline=True,
-                       title="English"),
+            dbc.Button(
+                "VI",
+                id="app-lang-vi",
+                size="sm",
+                color="light",
+                outline=True,
+                className="me-1",
+                title="Tiếng Việt",
+            ),
+            dbc.Button(
+                "EN", id="app-lang-en", size="sm", color="light", outline=True, title="English"
+            ),
             # Plain links (full page loads): the account page and sign-out are Flask routes.
             # Glyphs every Debian font has (an emoji needs an emoji font a city PC may lack).
-            html.A("⚙", href="/account", id="app-account", title="Tài khoản · Account",
-                   className="btn btn-sm btn-outline-light ms-2"),
-            html.A("⎋", href="/logout", id="app-logout", title="Đăng xuất · Sign out",
-                   className="btn btn-sm btn-outline-light ms-1"),
+            html.A(
+                "⚙",
+                href="/account",
+                id="app-account",
+                title="Tài khoản · Account",
+                className="btn btn-sm btn-outline-light ms-2",
+            ),
+            html.A(
+                "⎋",
+                href="/logout",
+                id="app-logout",
+                title="Đăng xuất · Sign out",
+                className="btn btn-sm btn-outline-light ms-1",
+            ),
         ],
         className="ms-auto d-flex align-items-center",
         id="app-lang-switch",
@@ -210,16 +228,21 @@ clientside_callback(
 def status_badge(status: str, lang: str, className: str = "") -> html.Span:
     """Status by colour *and* icon and word (for colour-blind viewers and grey-scale screens)."""
     return html.Span(
-        [html.Span(fmt.STATUS_ICON[status], className="status-icon"), fmt.STATUS_TEXT[status][lang]],
+        [
+            html.Span(fmt.STATUS_ICON[status], className="status-icon"),
+            fmt.STATUS_TEXT[status][lang],
+        ],
         className=f"status-badge status-{status} {className}".strip(),
     )
 
 
 def as_of_line(fresh: Mapping[str, SourceFreshness], lang: str, id_: str) -> html.Div:
-    """"Data as of <newest data time>", and a visible warning naming late feeds."""
+    """ "Data as of <newest data time>", and a visible warning naming late feeds."""
     newest = local(as_of(dict(fresh)))
     late = sorted(f.source for f in fresh.values() if f.stale)
-    parts: list = [html.Span(f"{t('as_of', lang)}: {fmt.moment(newest, lang)}", className="as-of-time")]
+    parts: list = [
+        html.Span(f"{t('as_of', lang)}: {fmt.moment(newest, lang)}", className="as-of-time")
+    ]
     if late:
         parts.append(
             html.Span(
@@ -267,11 +290,16 @@ def alert_strip(items: Iterable[tuple[str, str, str | None]], lang: str, id_: st
                 className=f"alert-item alert-{sev}",
             )
             if link
-            else html.Span([SEVERITY_ICON.get(sev, "●"), " ", text], className=f"alert-item alert-{sev}")
+            else html.Span(
+                [SEVERITY_ICON.get(sev, "●"), " ", text], className=f"alert-item alert-{sev}"
+            )
             for sev, text, link in items
         ]
     return html.Div(
-        [html.Span(t("wall.alerts", lang), className="alert-label"), html.Div(body, className="alert-items")],
+        [
+            html.Span(t("wall.alerts", lang), className="alert-label"),
+            html.Div(body, className="alert-items"),
+        ],
         id=id_,
         className="alert-strip",
     )

@@ -101,8 +101,13 @@ def _per_child(e: Escalation, v: UnitView, lang: str) -> dict | None:
             + [hj.element("Td", fmt.number(r[level], 0, lang), className="text-end")
                for level, _ in LEVELS]
             for r in e.by_child.iter_rows(named=True)]  # fmt: skip
-    return hj.table(head, rows, "units-sla-by-child", "",
-                    class_name="table table-sm table-striped sla-table mb-2")
+    return hj.table(
+        head,
+        rows,
+        "units-sla-by-child",
+        "",
+        class_name="table table-sm table-striped sla-table mb-2",
+    )
 
 
 def _hours(hours: float, lang: str) -> str:

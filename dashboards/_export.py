@@ -30,19 +30,25 @@ def metric_definitions(config: Config, metrics: Sequence[str], lang: str) -> lis
     out = []
     for code in metrics:
         m = config.metrics[code]
-        num = config.measures[m.numerator].name_vi if lang == "vi" else config.measures[
-            m.numerator
-        ].name_en
+        num = (
+            config.measures[m.numerator].name_vi
+            if lang == "vi"
+            else config.measures[m.numerator].name_en
+        )
         if m.denominator is None:
             how = f"sum({num})"
         else:
             den = config.measures[m.denominator]
             how = f"{m.scale:g} × {num} / ({den.name_vi if lang == 'vi' else den.name_en})"
-        out.append((f"metric {code}", f"{m.name(lang)} [{m.unit}] = {how}; {m.direction} is better"))
+        out.append(
+            (f"metric {code}", f"{m.name(lang)} [{m.unit}] = {how}; {m.direction} is better")
+        )
     return out
 
 
-def to_csv(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]) -> bytes:
+def to_csv(
+    columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]
+) -> bytes:
     """`columns`: (key, header) pairs; `rows`: dicts by key; `meta`: (key, value) pairs."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -63,7 +69,9 @@ def to_csv(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Seque
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def to_xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]) -> bytes:
+def to_xlsx(
+    columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequence[tuple[str, str]]
+) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
@@ -82,7 +90,9 @@ def to_xlsx(columns: Sequence[tuple[str, str]], rows: Sequence[dict], meta: Sequ
         data.append([safe_cell(row.get(k)) for k, _ in columns])
     data.freeze_panes = "A2"
     for i, (_, header) in enumerate(columns, start=1):
-        data.column_dimensions[data.cell(1, i).column_letter].width = max(12, min(50, len(header) + 2))
+        data.column_dimensions[data.cell(1, i).column_letter].width = max(
+            12, min(50, len(header) + 2)
+        )
     info = wb.create_sheet("metadata")
     info.append(["key", "value"])
     for key, value in meta:

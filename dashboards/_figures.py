@@ -154,8 +154,16 @@ def tile_map(
         st = status_of(metric, value, targets.get(code))
         x, y = col, -row
         shapes.append(
-            {"type": "rect", "x0": x - 0.48, "x1": x + 0.48, "y0": y - 0.46, "y1": y + 0.46,
-             "fillcolor": palette[st], "line": {"width": 0}, "layer": "below"}
+            {
+                "type": "rect",
+                "x0": x - 0.48,
+                "x1": x + 0.48,
+                "y0": y - 0.46,
+                "y1": y + 0.46,
+                "fillcolor": palette[st],
+                "line": {"width": 0},
+                "layer": "below",
+            }
         )
         name = short_name(config.unit(code, on).name(lang), lang)
         shown = fmt.metric_value(metric, value, lang) if value is not None else "–"
@@ -165,7 +173,9 @@ def tile_map(
         ys.append(y)
         codes.append(code)
         texts.append(f"<b>{name}</b><br>{fmt.STATUS_ICON[st]} {shown}")
-        hovers.append(f"{config.unit(code, on).name(lang)}: {fmt.metric_value(metric, value, lang)}")
+        hovers.append(
+            f"{config.unit(code, on).name(lang)}: {fmt.metric_value(metric, value, lang)}"
+        )
     trace = {"type": "scatter", "x": xs, "y": ys, "mode": "text", "text": texts,
              "textfont": {"color": "#ffffff", "size": 17 * scale}, "customdata": codes,
              "hovertext": hovers, "hoverinfo": "text"}  # fmt: skip
@@ -263,25 +273,60 @@ def trend(
     hover = (f"%{{fullData.name}}<br>%{{customdata}}: %{{y:,.{metric.decimals}f}}"
              f"{'%' if metric.is_percent else ''}<extra></extra>")  # fmt: skip
     written = [fmt.period(p, grain, lang) for p in periods]
-    data = [{"type": "scatter", "x": list(periods), "y": list(values), "mode": "lines+markers",
-             "name": metric.name(lang), "line": {"color": SERIES[0], "width": 3},
-             "connectgaps": False, "hovertemplate": hover, "customdata": written}]
+    data = [
+        {
+            "type": "scatter",
+            "x": list(periods),
+            "y": list(values),
+            "mode": "lines+markers",
+            "name": metric.name(lang),
+            "line": {"color": SERIES[0], "width": 3},
+            "connectgaps": False,
+            "hovertemplate": hover,
+            "customdata": written,
+        }
+    ]
     if any(v is not None for v in targets):
-        data.append({"type": "scatter", "x": list(periods), "y": list(targets), "mode": "lines",
-                     "name": target_label, "hovertemplate": hover, "customdata": written,
-                     "line": {"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"}})
+        data.append(
+            {
+                "type": "scatter",
+                "x": list(periods),
+                "y": list(targets),
+                "mode": "lines",
+                "name": target_label,
+                "hovertemplate": hover,
+                "customdata": written,
+                "line": {"color": "#c62828", "dash": "dash", "width": 2, "shape": "hv"},
+            }
+        )
     if projection:
         months = [p[0] for p in projection]
-        band = {"type": "scatter", "x": months, "mode": "lines", "hoverinfo": "skip",
-                "line": {"width": 0}, "showlegend": False}
+        band = {
+            "type": "scatter",
+            "x": months,
+            "mode": "lines",
+            "hoverinfo": "skip",
+            "line": {"width": 0},
+            "showlegend": False,
+        }
         data += [
             {**band, "y": [p[2] for p in projection]},
-            {**band, "y": [p[3] for p in projection], "fill": "tonexty",
-             "fillcolor": "rgba(31, 95, 168, 0.15)"},
-            {"type": "scatter", "x": months, "y": [p[1] for p in projection], "mode": "lines",
-             "name": projection_label, "hovertemplate": hover,
-             "customdata": [fmt.period(m, "month", lang) for m in months],
-             "line": {"color": SERIES[0], "dash": "dot", "width": 3}},
+            {
+                **band,
+                "y": [p[3] for p in projection],
+                "fill": "tonexty",
+                "fillcolor": "rgba(31, 95, 168, 0.15)",
+            },
+            {
+                "type": "scatter",
+                "x": months,
+                "y": [p[1] for p in projection],
+                "mode": "lines",
+                "name": projection_label,
+                "hovertemplate": hover,
+                "customdata": [fmt.period(m, "month", lang) for m in months],
+                "line": {"color": SERIES[0], "dash": "dot", "width": 3},
+            },
         ]
     return figure(data, merge(
         _base(False, 1.0, height=320),
@@ -306,8 +351,14 @@ def bar_gap(bars: int, plot_px: float) -> float:
 
 
 def _no_data_text(
-    rows: list[str], values: Sequence[float | None], lang: str, size: float, color: str, *,
-    hovers: list[str] | None = None, keys: list[str] | None = None,
+    rows: list[str],
+    values: Sequence[float | None],
+    lang: str,
+    size: float,
+    color: str,
+    *,
+    hovers: list[str] | None = None,
+    keys: list[str] | None = None,
 ) -> list[dict]:
     """The "no data" of the bars that have none, as a text-only trace from the axis: plotly
     writes no text on a bar of length zero, which left a unit that reported nothing an empty

@@ -18,15 +18,21 @@ def number(value: float | None, decimals: int, lang: str) -> str:
     return text
 
 
-def metric_value(metric: Metric, value: float | None, lang: str, decimals: int | None = None) -> str:
+def metric_value(
+    metric: Metric, value: float | None, lang: str, decimals: int | None = None
+) -> str:
     if value is None:
         return NO_DATA[lang]
     text = number(value, metric.decimals if decimals is None else decimals, lang)
     if metric.is_percent:
         return f"{text}%"
-    unit = {"days": {"vi": "ngày", "en": "days"}, "dossiers": {"vi": "hồ sơ", "en": "dossiers"},
-            "points": {"vi": "điểm", "en": "points"}, "records": {"vi": "bản ghi", "en": "records"},
-            "cases": {"vi": "trường hợp", "en": "cases"}}
+    unit = {
+        "days": {"vi": "ngày", "en": "days"},
+        "dossiers": {"vi": "hồ sơ", "en": "dossiers"},
+        "points": {"vi": "điểm", "en": "points"},
+        "records": {"vi": "bản ghi", "en": "records"},
+        "cases": {"vi": "trường hợp", "en": "cases"},
+    }
     return f"{text} {unit.get(metric.unit, {}).get(lang, metric.unit)}"
 
 

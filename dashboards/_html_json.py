@@ -14,7 +14,11 @@ from typing import Any
 
 def element(tag: str, children: Any, **props: Any) -> dict:
     """`html.<tag>(children, **props)` as JSON."""
-    return {"type": tag, "namespace": "dash_html_components", "props": {"children": children, **props}}
+    return {
+        "type": tag,
+        "namespace": "dash_html_components",
+        "props": {"children": children, **props},
+    }
 
 
 def table(headers: Sequence[Any], rows: Sequence[Sequence[Any]], id_: str, empty: str,

@@ -61,20 +61,28 @@ TEXT: dict[str, dict[str, str]] = {
     "channel.direct": {"vi": "Trực tiếp", "en": "In person"},
     "channel.postal": {"vi": "Bưu chính", "en": "Postal"},
     # wall
-    "wall.title": {"vi": "Trung tâm điều hành thông minh TP.HCM", "en": "HCMC Intelligent Operations Center"},
+    "wall.title": {
+        "vi": "Trung tâm điều hành thông minh TP.HCM",
+        "en": "HCMC Intelligent Operations Center",
+    },
     "wall.mtd": {"vi": "Từ đầu tháng", "en": "Month to date"},
     "wall.map": {"vi": "Quận, huyện", "en": "Districts"},
     "wall.ranking": {"vi": "Xếp hạng", "en": "Ranking"},
     "wall.worst": {"vi": "Thấp nhất", "en": "Lowest"},
     "wall.alerts": {"vi": "Cảnh báo", "en": "Alerts"},
     "wall.no_alerts": {"vi": "Không có cảnh báo", "en": "No active alerts"},
-    "wall.offline": {"vi": "Mất kết nối máy chủ — đang thử lại…", "en": "Server unreachable — retrying…"},
+    "wall.offline": {
+        "vi": "Mất kết nối máy chủ — đang thử lại…",
+        "en": "Server unreachable — retrying…",
+    },
     # units
     "panel.loading": {"vi": "Đang tải…", "en": "Loading…"},
-    "panel.failed": {"vi": "Không đọc được phần này. Các số liệu khác trên trang vẫn đúng; tải lại "
-                           "trang để thử lại.",
-                     "en": "This section could not be read. The other figures on the page stand; "
-                           "reload the page to try again."},
+    "panel.failed": {
+        "vi": "Không đọc được phần này. Các số liệu khác trên trang vẫn đúng; tải lại "
+        "trang để thử lại.",
+        "en": "This section could not be read. The other figures on the page stand; "
+        "reload the page to try again.",
+    },
     "units.title": {"vi": "Chi tiết đơn vị", "en": "Unit detail"},
     "units.trend": {"vi": "Diễn biến so với mục tiêu", "en": "Trend against target"},
     "units.explore": {"vi": "Mở trong Phân tích dữ liệu ↗", "en": "Open in the explorer ↗"},
@@ -82,7 +90,10 @@ TEXT: dict[str, dict[str, str]] = {
     "units.peers": {"vi": "So sánh đơn vị cùng cấp", "en": "Compared with peer units"},
     "units.by_sector": {"vi": "Theo lĩnh vực", "en": "By sector"},
     # The list is cut to TOP_PROCEDURES, worst first (units and sectors read best first).
-    "units.by_procedure": {"vi": "Theo thủ tục · kém nhất trước", "en": "By procedure · worst first"},
+    "units.by_procedure": {
+        "vi": "Theo thủ tục · kém nhất trước",
+        "en": "By procedure · worst first",
+    },
     "units.overdue": {"vi": "Hồ sơ trễ hạn", "en": "Overdue dossiers"},
     "units.click_hint": {"vi": "Bấm vào cột để xem chi tiết", "en": "Click a bar to drill down"},
     "units.dossier": {"vi": "Mã hồ sơ", "en": "Dossier"},
@@ -98,23 +109,37 @@ TEXT: dict[str, dict[str, str]] = {
     "forecast.line": {"vi": "Dự báo (xu hướng)", "en": "Projection (trend)"},
     "forecast.interval": {"vi": "khoảng 80%", "en": "80% interval"},
     "forecast.on_track": {"vi": "Dự kiến đạt mục tiêu", "en": "On track for the target"},
-    "forecast.at_risk": {"vi": "Có nguy cơ không đạt mục tiêu", "en": "At risk of missing the target"},
+    "forecast.at_risk": {
+        "vi": "Có nguy cơ không đạt mục tiêu",
+        "en": "At risk of missing the target",
+    },
     "forecast.off_track": {"vi": "Dự kiến không đạt mục tiêu", "en": "Off track for the target"},
     "forecast.no_target": {"vi": "Chưa có mục tiêu năm", "en": "No target this year"},
-    "forecast.warnings": {"vi": "Dự báo cuối năm so với mục tiêu", "en": "Year-end projections against targets"},
+    "forecast.warnings": {
+        "vi": "Dự báo cuối năm so với mục tiêu",
+        "en": "Year-end projections against targets",
+    },
     "forecast.december": {"vi": "Dự báo tháng 12", "en": "December, projected"},
-    "forecast.missing": {"vi": "Đơn vị trực thuộc dự báo không đạt", "en": "Units within projected to miss"},
+    "forecast.missing": {
+        "vi": "Đơn vị trực thuộc dự báo không đạt",
+        "en": "Units within projected to miss",
+    },
     "forecast.missing_count": {"vi": "{n}/{of}", "en": "{n} of {of}"},
     "forecast.more": {"vi": "và {n} đơn vị khác", "en": "and {n} more"},
-    "forecast.none": {"vi": "Chưa có chỉ tiêu nào có mục tiêu năm nay", "en": "No metric has a target this year"},
+    "forecast.none": {
+        "vi": "Chưa có chỉ tiêu nào có mục tiêu năm nay",
+        "en": "No metric has a target this year",
+    },
     "forecast.too_few_short": {"vi": "chưa đủ số liệu", "en": "too little data"},
-    "forecast.too_few": {"vi": "Chưa đủ số liệu để dự báo (cần ít nhất 4 tháng đã qua)",
-                         "en": "Too little data to project (needs at least 4 closed months)"},
+    "forecast.too_few": {
+        "vi": "Chưa đủ số liệu để dự báo (cần ít nhất 4 tháng đã qua)",
+        "en": "Too little data to project (needs at least 4 closed months)",
+    },
     "forecast.explain": {
         "vi": "Xu hướng tuyến tính {n} tháng ({first}–{last}): {slope} mỗi tháng; tháng 12/{year}:"
-              " {value} ({interval} {low}–{high}).",
+        " {value} ({interval} {low}–{high}).",
         "en": "Linear trend over {n} months ({first}–{last}): {slope} a month; December {year}:"
-              " {value} ({interval} {low}–{high}).",
+        " {value} ({interval} {low}–{high}).",
     },
     # SLA escalation of open dossiers (metrics/alerts/escalation.py)
     "sla.title": {"vi": "Đôn đốc hồ sơ đang giải quyết", "en": "Open dossiers to escalate"},
@@ -132,8 +157,10 @@ TEXT: dict[str, dict[str, str]] = {
     "sla.days": {"vi": "{days} ngày", "en": "{days} days"},
     "sla.action": {"vi": "Xử lý", "en": "Action"},
     "sla.none": {"vi": "Không có hồ sơ nào cần đôn đốc", "en": "No open dossier to escalate"},
-    "sla.shown": {"vi": "hiển thị {shown} hồ sơ quá hạn lâu nhất trên {total}",
-                  "en": "showing the {shown} most overdue of {total}"},
+    "sla.shown": {
+        "vi": "hiển thị {shown} hồ sơ quá hạn lâu nhất trên {total}",
+        "en": "showing the {shown} most overdue of {total}",
+    },
     "sla.see": {"vi": "Xem danh sách", "en": "See the list"},
     # explore
     "explore.title": {"vi": "Phân tích dữ liệu", "en": "Data explorer"},
@@ -171,9 +198,14 @@ TEXT: dict[str, dict[str, str]] = {
     "sources.last_error": {"vi": "Lỗi gần nhất", "en": "Last error"},
     "sources.run_now": {"vi": "Chạy ngay", "en": "Run now"},
     "sources.run_started": {"vi": "Đã chạy", "en": "Ran"},
-    "sources.run_unavailable": {"vi": "Chưa hỗ trợ chạy thủ công", "en": "Manual runs are not available"},
-    "sources.run_not_allowed": {"vi": "Chỉ quản trị viên được chạy nguồn dữ liệu",
-                                "en": "Only an admin may run a feed"},
+    "sources.run_unavailable": {
+        "vi": "Chưa hỗ trợ chạy thủ công",
+        "en": "Manual runs are not available",
+    },
+    "sources.run_not_allowed": {
+        "vi": "Chỉ quản trị viên được chạy nguồn dữ liệu",
+        "en": "Only an admin may run a feed",
+    },
     "sources.quarantine": {"vi": "Dòng bị cách ly", "en": "Quarantined rows"},
     "sources.reason": {"vi": "Lý do", "en": "Reason"},
     "sources.raw": {"vi": "Dữ liệu gốc", "en": "Raw row"},

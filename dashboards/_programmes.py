@@ -338,13 +338,26 @@ def render_wall(board, lang: str, scale: float = 1.0) -> html.Div:
         [
             html.Div(
                 [
-                    html.Div([html.Span(t("wall.title", lang), className="wall-title"),
-                              html.Span(board.title(lang), className="wall-board-title",
-                                        id="wall-board-title")]),
-                    html.Div([html.Span(f"{t('wall.mtd', lang)} · {fmt.day(today, lang)}",
-                                        className="wall-period"),
-                              as_of_line(fresh, lang, "wall-as-of")],
-                             className="wall-header-right"),
+                    html.Div(
+                        [
+                            html.Span(t("wall.title", lang), className="wall-title"),
+                            html.Span(
+                                board.title(lang),
+                                className="wall-board-title",
+                                id="wall-board-title",
+                            ),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            html.Span(
+                                f"{t('wall.mtd', lang)} · {fmt.day(today, lang)}",
+                                className="wall-period",
+                            ),
+                            as_of_line(fresh, lang, "wall-as-of"),
+                        ],
+                        className="wall-header-right",
+                    ),
                 ],
                 className="wall-header",
             ),
@@ -353,26 +366,47 @@ def render_wall(board, lang: str, scale: float = 1.0) -> html.Div:
                 [
                     html.Div(
                         [
-                            html.Div([html.Span(f"{tx('heat', lang)} · {tx('last_days', lang)}"),
-                                      html.Span(f"{share} {tx('after_hours', lang)}",
-                                                className="wall-worst", id="wall-prog-after-hours")],
-                                     className="wall-panel-title"),
-                            dcc.Graph(figure=heatmap(heat.dossiers, lang, True, scale),
-                                      config=figs.WALL_CONFIG, className="wall-graph",
-                                      id="wall-prog-heatmap"),
+                            html.Div(
+                                [
+                                    html.Span(f"{tx('heat', lang)} · {tx('last_days', lang)}"),
+                                    html.Span(
+                                        f"{share} {tx('after_hours', lang)}",
+                                        className="wall-worst",
+                                        id="wall-prog-after-hours",
+                                    ),
+                                ],
+                                className="wall-panel-title",
+                            ),
+                            dcc.Graph(
+                                figure=heatmap(heat.dossiers, lang, True, scale),
+                                config=figs.WALL_CONFIG,
+                                className="wall-graph",
+                                id="wall-prog-heatmap",
+                            ),
                         ],
                         className="wall-panel",
                     ),
                     html.Div(
                         [
-                            html.Div([html.Span(tx("cases_by", lang)),
-                                      html.Span(f"{fmt.number(counts.overdue, 0, lang)} "
-                                                f"{tx('overdue', lang)}", className="wall-worst")],
-                                     className="wall-panel-title"),
-                            dcc.Graph(figure=hbars([a for a, _ in ages], [n for _, n in ages],
-                                                   lang, True, scale),
-                                      config=figs.WALL_CONFIG, className="wall-graph",
-                                      id="wall-prog-cases"),
+                            html.Div(
+                                [
+                                    html.Span(tx("cases_by", lang)),
+                                    html.Span(
+                                        f"{fmt.number(counts.overdue, 0, lang)} "
+                                        f"{tx('overdue', lang)}",
+                                        className="wall-worst",
+                                    ),
+                                ],
+                                className="wall-panel-title",
+                            ),
+                            dcc.Graph(
+                                figure=hbars(
+                                    [a for a, _ in ages], [n for _, n in ages], lang, True, scale
+                                ),
+                                config=figs.WALL_CONFIG,
+                                className="wall-graph",
+                                id="wall-prog-cases",
+                            ),
                         ],
                         className="wall-panel",
                     ),
@@ -549,8 +583,16 @@ def _section_card(body, lang: str, id_: str | None = None) -> dbc.Card:
     )  # fmt: skip
 
 
-def _section_reads(unit: str, kind: str, start: date, end: date, lang: str, role: str | None,
-                   scope: str | None, today: date) -> dict:
+def _section_reads(
+    unit: str,
+    kind: str,
+    start: date,
+    end: date,
+    lang: str,
+    role: str | None,
+    scope: str | None,
+    today: date,
+) -> dict:
     """What `units_section` shows of `unit` (of this `kind`), read at the same time."""
     rt = runtime()
     cfg = rt.config
@@ -568,8 +610,9 @@ def _section_reads(unit: str, kind: str, start: date, end: date, lang: str, role
         reads["dti"] = dti_summary
         reads["ytd"] = lambda: query(cur(), cfg, ["form_field_reduction"], "total",
                                      *_year_range(today), {"unit": unit})  # fmt: skip
-        reads["forms"] = lambda: form_fields(cur(), cfg, today.year,
-                                             unit if kind == "department" else None)
+        reads["forms"] = lambda: form_fields(
+            cur(), cfg, today.year, unit if kind == "department" else None
+        )
         if kind == "city":
             reads["forms_by_department"] = lambda: _forms_by_department(lang)
     if kind not in ("ward", "commune", "township"):
@@ -604,34 +647,83 @@ def _cases_block(unit: str, lang: str, role: str | None, scope: str | None, toda
     wards = list(counts.by_ward.items())[:TOP_WARDS]
     return [
         html.H6(tx("cases", lang)),
-        html.Div([_kv(tx("open", lang), fmt.number(counts.open, 0, lang), "units-prog-cases-open"),
-                  _kv(tx("overdue", lang), fmt.number(counts.overdue, 0, lang),
-                      "units-prog-cases-overdue")], className="d-flex gap-4"),
-        dbc.Row([
-            _bars_panel("units-prog-cases-status", tx("by_status", lang),
-                        [_named(STATUS_NAMES, s, lang) for s, _ in statuses],
-                        [n for _, n in statuses], lang),
-            _bars_panel("units-prog-cases-age", tx("cases_by", lang),
-                        [a for a in AGE_GROUPS if a in counts.by_age_group],
-                        [counts.by_age_group[a] for a in AGE_GROUPS if a in counts.by_age_group],
-                        lang),
-            _bars_panel("units-prog-cases-ward", tx("by_ward", lang)
-                        + (f" · {tx('top_wards', lang)}" if len(counts.by_ward) > TOP_WARDS else ""),
-                        [label("unit", w, lang) for w, _ in wards], [n for _, n in wards], lang),
-        ], className="g-2"),
-        html.Div([
-            html.Span(tx("overdue_cases", lang) + ("" if personal else f" — {tx('personal_hidden', lang)}"),
-                      className="small fw-bold me-3"),
-            dbc.Button(tx("export_cases", lang), id="units-prog-cases-export", size="sm",
-                       color="secondary", outline=True),
-            dcc.Download(id="units-prog-cases-download"),
-        ], className="d-flex align-items-center mt-2 mb-1"),
-        html.Div(hj.table([tx("ward", lang), tx("group", lang), tx("age", lang), tx("status", lang),
-                         tx("solution", lang), tx("owner", lang), tx("due", lang),
-                         t("units.days_late", lang), tx("name", lang), tx("birth", lang),
-                         tx("id", lang)], rows, "units-prog-cases-table",
-                        tx("no_overdue_cases", lang)),
-                 style={"overflowX": "auto", "maxHeight": "320px"}),
+        html.Div(
+            [
+                _kv(tx("open", lang), fmt.number(counts.open, 0, lang), "units-prog-cases-open"),
+                _kv(
+                    tx("overdue", lang),
+                    fmt.number(counts.overdue, 0, lang),
+                    "units-prog-cases-overdue",
+                ),
+            ],
+            className="d-flex gap-4",
+        ),
+        dbc.Row(
+            [
+                _bars_panel(
+                    "units-prog-cases-status",
+                    tx("by_status", lang),
+                    [_named(STATUS_NAMES, s, lang) for s, _ in statuses],
+                    [n for _, n in statuses],
+                    lang,
+                ),
+                _bars_panel(
+                    "units-prog-cases-age",
+                    tx("cases_by", lang),
+                    [a for a in AGE_GROUPS if a in counts.by_age_group],
+                    [counts.by_age_group[a] for a in AGE_GROUPS if a in counts.by_age_group],
+                    lang,
+                ),
+                _bars_panel(
+                    "units-prog-cases-ward",
+                    tx("by_ward", lang)
+                    + (f" · {tx('top_wards', lang)}" if len(counts.by_ward) > TOP_WARDS else ""),
+                    [label("unit", w, lang) for w, _ in wards],
+                    [n for _, n in wards],
+                    lang,
+                ),
+            ],
+            className="g-2",
+        ),
+        html.Div(
+            [
+                html.Span(
+                    tx("overdue_cases", lang)
+                    + ("" if personal else f" — {tx('personal_hidden', lang)}"),
+                    className="small fw-bold me-3",
+                ),
+                dbc.Button(
+                    tx("export_cases", lang),
+                    id="units-prog-cases-export",
+                    size="sm",
+                    color="secondary",
+                    outline=True,
+                ),
+                dcc.Download(id="units-prog-cases-download"),
+            ],
+            className="d-flex align-items-center mt-2 mb-1",
+        ),
+        html.Div(
+            hj.table(
+                [
+                    tx("ward", lang),
+                    tx("group", lang),
+                    tx("age", lang),
+                    tx("status", lang),
+                    tx("solution", lang),
+                    tx("owner", lang),
+                    tx("due", lang),
+                    t("units.days_late", lang),
+                    tx("name", lang),
+                    tx("birth", lang),
+                    tx("id", lang),
+                ],
+                rows,
+                "units-prog-cases-table",
+                tx("no_overdue_cases", lang),
+            ),
+            style={"overflowX": "auto", "maxHeight": "320px"},
+        ),
     ]
 
 

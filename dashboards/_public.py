@@ -146,8 +146,13 @@ def page() -> Response:
         start = table["period_start"][0]
         parts.append(f'<p>{escape(tx["period"])}: <b id="dti-period">'
                      f'{escape(fmt.period(start, grain, lang))}</b></p>')  # fmt: skip
-        heads = [tx["rank"], tx["department"], "DTI", tx["change"],
-                 *[f"{_component_name(c, lang)} ({tx['max']} {MAX_POINTS[c]})" for c in DTI_COMPONENTS]]
+        heads = [
+            tx["rank"],
+            tx["department"],
+            "DTI",
+            tx["change"],
+            *[f"{_component_name(c, lang)} ({tx['max']} {MAX_POINTS[c]})" for c in DTI_COMPONENTS],
+        ]
         parts.append('<div class="wide"><table id="dti-table"><thead><tr>'
                      + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr></thead><tbody>")  # fmt: skip
         for i, r in enumerate(table.iter_rows(named=True), start=1):

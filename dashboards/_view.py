@@ -79,7 +79,9 @@ class UnitView:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> UnitView:
-        return cls(**{**d, "start": date.fromisoformat(d["start"]), "end": date.fromisoformat(d["end"])})
+        return cls(
+            **{**d, "start": date.fromisoformat(d["start"]), "end": date.fromisoformat(d["end"])}
+        )
 
 
 def default_start(end: date) -> date:

@@ -51,8 +51,10 @@ TEXT = {
     "silence": {"vi": "Tắt thông báo", "en": "Silence"},
     "for": {"vi": "trong", "en": "for"},
     "choose": {"vi": "Chọn cảnh báo", "en": "Choose an alert"},
-    "not_allowed": {"vi": "Vai trò của bạn không được làm việc này",
-                    "en": "Your role may not do this"},
+    "not_allowed": {
+        "vi": "Vai trò của bạn không được làm việc này",
+        "en": "Your role may not do this",
+    },
     "acked_by": {"vi": "Xác nhận bởi", "en": "Acknowledged by"},
     "silenced_by": {"vi": "Tắt bởi", "en": "Silenced by"},
     "until": {"vi": "đến", "en": "until"},
@@ -148,8 +150,7 @@ def _history(lang: str, metric: str | None, unit: str | None) -> html.Div:
                 html.Td(event_word(r["event"], lang)),
                 html.Td(alert_name(r, lang), title=r["alert_key"]),
                 html.Td(_severity(r["severity"], lang)),
-                html.Td(reason_text(r, lang),
-                        className="small"),
+                html.Td(reason_text(r, lang), className="small"),
                 html.Td("✔" if r["notify"] else ("🔕" if r["silenced"] else "")),
             ]
         )
@@ -275,9 +276,15 @@ def layout(lang: str = "vi", **_query) -> html.Div:
                         md=4,
                     ),
                     # Who acts is who signed in (the server records that, not this field).
-                    dbc.Col(dbc.Input(id="alerts-action-who", placeholder=_t("who", lang),
-                                      value=getattr(current_principal(), "name", None),
-                                      disabled=True), md=2),
+                    dbc.Col(
+                        dbc.Input(
+                            id="alerts-action-who",
+                            placeholder=_t("who", lang),
+                            value=getattr(current_principal(), "name", None),
+                            disabled=True,
+                        ),
+                        md=2,
+                    ),
                     dbc.Col(dbc.Input(id="alerts-action-why", placeholder=_t("why", lang)), md=2),
                     dbc.Col(
                         dbc.Button(_t("ack", lang), id="alerts-ack", color="primary"), md="auto"

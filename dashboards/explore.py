@@ -97,8 +97,12 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
         return [], []
     start, end = date.fromisoformat(spec["start"]), date.fromisoformat(spec["end"])
     by = [spec["group"]] if spec["group"] else []
-    filters = {"unit": spec["unit"], "sectors": spec["sectors"],
-               "procedures": spec.get("procedures", []), "channels": spec["channels"]}
+    filters = {
+        "unit": spec["unit"],
+        "sectors": spec["sectors"],
+        "procedures": spec.get("procedures", []),
+        "channels": spec["channels"],
+    }
     frame = query(runtime().warehouse.cursor(), cfg, spec["metrics"], spec["grain"], start, end,
                   filters, by=by, compare=compare is not None, targets=True)  # fmt: skip
     rows = []
@@ -119,7 +123,9 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
                 both = v is not None and before is not None
                 row[f"{code}_change"] = _rounded(v - before, m.decimals) if both else None
             if m.denominator is not None:
-                counts = ["_num", "_den"] + ([f"_{compare}_num", f"_{compare}_den"] if compare else [])
+                counts = ["_num", "_den"] + (
+                    [f"_{compare}_num", f"_{compare}_den"] if compare else []
+                )
                 row.update({code + c: r[code + c] for c in counts})
             row[f"{code}_target"] = r.get(f"{code}_target")
         rows.append(row)
@@ -230,49 +236,139 @@ def _controls(lang: str, units: list, values: dict) -> html.Div:
     cfg = runtime().config
     return dbc.Row(
         [
-            dbc.Col([dbc.Label(t("metrics", lang)), dcc.Dropdown(
-                id="explore-metrics", multi=True, value=values["metrics"],
-                options=[{"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()])],
-                lg=3),
-            dbc.Col([dbc.Label(t("grain", lang)), dcc.Dropdown(
-                id="explore-grain", value=values["grain"], clearable=False,
-                options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS])],
-                lg=2),
-            dbc.Col([dbc.Label(t("period", lang)), dcc.DatePickerRange(
-                id="explore-range", start_date=values["start"], end_date=values["end"],
-                display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
-                first_day_of_week=1)], lg=3),
-            dbc.Col([dbc.Label(t("explore.compare", lang)), dcc.Dropdown(
-                id="explore-compare", value=values["compare"],
-                placeholder=t("explore.compare.none", lang),
-                options=[{"label": t(f"explore.{c}", lang), "value": c} for c in COMPARES])],
-                lg=2),
-            dbc.Col([dbc.Label(t("explore.chart", lang)), dbc.RadioItems(
-                id="explore-chart", value=values["chart"], inline=True,
-                options=[{"label": t("explore.line", lang), "value": "line"},
-                         {"label": t("explore.bar", lang), "value": "bar"}])], lg=2),
-            dbc.Col([dbc.Label(t("explore.group_by", lang)), dcc.Dropdown(
-                id="explore-group", value=values["group"], placeholder=t("explore.none", lang),
-                options=[{"label": t(g, lang), "value": g} for g in GROUPS])], lg=2),
-            dbc.Col([dbc.Label(t("unit", lang)), dcc.Dropdown(
-                id="explore-unit", value=values["unit"], placeholder=t("city", lang),
-                options=[{"label": label("unit", u.code, lang), "value": u.code} for u in units])],
-                lg=3),
-            dbc.Col([dbc.Label(t("sectors", lang)), dcc.Dropdown(
-                id="explore-sectors", multi=True, value=values["sectors"],
-                placeholder=t("all", lang),
-                options=[{"label": s.name(lang), "value": c} for c, s in cfg.sectors.items()])],
-                lg=2),
-            dbc.Col([dbc.Label(t("procedures", lang)), dcc.Dropdown(
-                id="explore-procedures", multi=True, value=values["procedures"],
-                placeholder=t("all", lang),
-                options=_procedure_options(lang, values["sectors"]))],
-                lg=3),
-            dbc.Col([dbc.Label(t("channels", lang)), dcc.Dropdown(
-                id="explore-channels", multi=True, value=values["channels"],
-                placeholder=t("all", lang),
-                options=[{"label": t(f"channel.{c}", lang), "value": c} for c in CHANNELS])],
-                lg=2),
+            dbc.Col(
+                [
+                    dbc.Label(t("metrics", lang)),
+                    dcc.Dropdown(
+                        id="explore-metrics",
+                        multi=True,
+                        value=values["metrics"],
+                        options=[
+                            {"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()
+                        ],
+                    ),
+                ],
+                lg=3,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("grain", lang)),
+                    dcc.Dropdown(
+                        id="explore-grain",
+                        value=values["grain"],
+                        clearable=False,
+                        options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS],
+                    ),
+                ],
+                lg=2,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("period", lang)),
+                    dcc.DatePickerRange(
+                        id="explore-range",
+                        start_date=values["start"],
+                        end_date=values["end"],
+                        display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
+                        first_day_of_week=1,
+                    ),
+                ],
+                lg=3,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("explore.compare", lang)),
+                    dcc.Dropdown(
+                        id="explore-compare",
+                        value=values["compare"],
+                        placeholder=t("explore.compare.none", lang),
+                        options=[{"label": t(f"explore.{c}", lang), "value": c} for c in COMPARES],
+                    ),
+                ],
+                lg=2,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("explore.chart", lang)),
+                    dbc.RadioItems(
+                        id="explore-chart",
+                        value=values["chart"],
+                        inline=True,
+                        options=[
+                            {"label": t("explore.line", lang), "value": "line"},
+                            {"label": t("explore.bar", lang), "value": "bar"},
+                        ],
+                    ),
+                ],
+                lg=2,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("explore.group_by", lang)),
+                    dcc.Dropdown(
+                        id="explore-group",
+                        value=values["group"],
+                        placeholder=t("explore.none", lang),
+                        options=[{"label": t(g, lang), "value": g} for g in GROUPS],
+                    ),
+                ],
+                lg=2,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("unit", lang)),
+                    dcc.Dropdown(
+                        id="explore-unit",
+                        value=values["unit"],
+                        placeholder=t("city", lang),
+                        options=[
+                            {"label": label("unit", u.code, lang), "value": u.code} for u in units
+                        ],
+                    ),
+                ],
+                lg=3,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("sectors", lang)),
+                    dcc.Dropdown(
+                        id="explore-sectors",
+                        multi=True,
+                        value=values["sectors"],
+                        placeholder=t("all", lang),
+                        options=[
+                            {"label": s.name(lang), "value": c} for c, s in cfg.sectors.items()
+                        ],
+                    ),
+                ],
+                lg=2,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("procedures", lang)),
+                    dcc.Dropdown(
+                        id="explore-procedures",
+                        multi=True,
+                        value=values["procedures"],
+                        placeholder=t("all", lang),
+                        options=_procedure_options(lang, values["sectors"]),
+                    ),
+                ],
+                lg=3,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("channels", lang)),
+                    dcc.Dropdown(
+                        id="explore-channels",
+                        multi=True,
+                        value=values["channels"],
+                        placeholder=t("all", lang),
+                        options=[{"label": t(f"channel.{c}", lang), "value": c} for c in CHANNELS],
+                    ),
+                ],
+                lg=2,
+            ),
         ],
         className="g-2 mb-3 explore-controls",
     )
@@ -307,8 +403,10 @@ def layout(lang: str = "vi", **query) -> html.Div:
     return html.Div(
         [
             html.Div(
-                [html.H1(t("explore.title", lang), className="page-title mb-0"),
-                 as_of_line(current_freshness(), lang, "explore-as-of")],
+                [
+                    html.H1(t("explore.title", lang), className="page-title mb-0"),
+                    as_of_line(current_freshness(), lang, "explore-as-of"),
+                ],
                 className="d-flex justify-content-between align-items-baseline flex-wrap mb-2",
             ),
             _ignored(ignored, lang),
@@ -319,15 +417,18 @@ def layout(lang: str = "vi", **query) -> html.Div:
             dcc.Store(id="explore-defaults", data={**base, "unit": None}),
             dcc.Store(id="explore-link"),
             html.Div(id="explore-error"),
-            dcc.Graph(id="explore-graph", config=figs.graph_config(
-                lang, toImageButtonOptions={"filename": "ioc-explorer"})),
+            dcc.Graph(
+                id="explore-graph",
+                config=figs.graph_config(lang, toImageButtonOptions={"filename": "ioc-explorer"}),
+            ),
             html.Div(
                 [
                     html.Span(t("explore.export", lang) + ":", className="fw-bold me-2"),
                     dbc.Button("CSV", id="explore-csv", size="sm", className="me-1"),
                     dbc.Button("XLSX", id="explore-xlsx", size="sm", className="me-1"),
-                    dbc.Button("PNG", id="explore-png", size="sm", className="me-1",
-                               color="secondary"),
+                    dbc.Button(
+                        "PNG", id="explore-png", size="sm", className="me-1", color="secondary"
+                    ),
                     dbc.Button("SVG", id="explore-svg", size="sm", color="secondary"),
                     html.Span(id="explore-count", className="ms-3 text-muted"),
                     html.Span(id="explore-shown", className="ms-2 text-muted"),
@@ -341,8 +442,14 @@ def layout(lang: str = "vi", **query) -> html.Div:
                 columnSize="responsiveSizeToFit",
                 columnDefs=[],
                 rowData=[],
-                defaultColDef={"sortable": True, "resizable": True, **TEXT_FILTER,
-                       "wrapHeaderText": True, "autoHeaderHeight": True, "minWidth": 130},
+                defaultColDef={
+                    "sortable": True,
+                    "resizable": True,
+                    **TEXT_FILTER,
+                    "wrapHeaderText": True,
+                    "autoHeaderHeight": True,
+                    "minWidth": 130,
+                },
                 dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=50),
                 style={"height": "480px"},
                 className="ag-theme-alpine",
@@ -420,8 +527,9 @@ def column_defs(columns: list[tuple[str, str]], spec: dict) -> list[dict]:
             written = f"iocPeriod(params.value, '{spec['grain']}', '{lang}')"
             d["valueFormatter"] = {"function": written}
             d["cellDataType"] = "text"
-            d["filterValueGetter"] = {"function": written.replace("params.value",
-                                                                  "params.data.period")}
+            d["filterValueGetter"] = {
+                "function": written.replace("params.value", "params.data.period")
+            }
         if key == "group_code":
             d["hide"] = True
         defs.append(d)
@@ -440,7 +548,10 @@ def _meta(spec: dict) -> list[tuple[str, str]]:
     meta = [
         ("title", t("explore.title", lang)),
         ("generated_at", datetime.now(UTC).isoformat(timespec="seconds")),
-        ("data_as_of", f"{newest.isoformat(timespec='minutes')} Asia/Ho_Chi_Minh" if newest else ""),
+        (
+            "data_as_of",
+            f"{newest.isoformat(timespec='minutes')} Asia/Ho_Chi_Minh" if newest else "",
+        ),
         ("grain", spec["grain"]),
         ("start", spec["start"]),
         ("end", spec["end"]),
@@ -450,14 +561,21 @@ def _meta(spec: dict) -> list[tuple[str, str]]:
         ("filter procedures", ",".join(spec.get("procedures", [])) or t("all", lang)),
         ("filter channels", ",".join(spec["channels"]) or t("all", lang)),
         ("compare", COMPARED.get(spec.get("compare"), "")),
-        ("note", ("rates are ratios of sums: value = scale × numerator / denominator; "
-                 "empty = no data (zero or missing denominator)")),
+        (
+            "note",
+            (
+                "rates are ratios of sums: value = scale × numerator / denominator; "
+                "empty = no data (zero or missing denominator)"
+            ),
+        ),
     ]
     return meta + _export.metric_definitions(cfg, spec["metrics"], lang)
 
 
 def _filename(spec: dict, ext: str) -> str:
-    return f"ioc-{'-'.join(spec['metrics'])[:60]}-{spec['grain']}-{spec['start']}-{spec['end']}.{ext}"
+    return (
+        f"ioc-{'-'.join(spec['metrics'])[:60]}-{spec['grain']}-{spec['start']}-{spec['end']}.{ext}"
+    )
 
 
 def shown(rows: list[dict], grid_rows: list[dict] | None) -> list[dict]:

@@ -80,9 +80,13 @@ def feed_rows() -> list[dict]:
 
 def _health(row: dict, lang: str) -> html.Span:
     if not row.get("enabled", True):
-        return html.Span(["○ ", t("sources.disabled", lang)], className="status-badge status-no_data")
+        return html.Span(
+            ["○ ", t("sources.disabled", lang)], className="status-badge status-no_data"
+        )
     if row.get("last_status") == "failed":
-        return html.Span(["✖ ", t("sources.failed", lang)], className="status-badge status-critical")
+        return html.Span(
+            ["✖ ", t("sources.failed", lang)], className="status-badge status-critical"
+        )
     if row.get("stale"):
         return html.Span(["▲ ", t("sources.stale", lang)], className="status-badge status-warning")
     return html.Span(["✔ ", t("sources.healthy", lang)], className="status-badge status-ok")
@@ -106,17 +110,25 @@ def feeds_table(lang: str) -> dbc.Table:
                     html.Td((r.get("description") or {}).get(lang) or "—", className="small"),
                     html.Td(_ts(r.get("last_run_at"), lang)),
                     html.Td(_ts(r.get("newest_data_at"), lang)),
-                    html.Td(fmt.number(loaded, 0, lang) if loaded is not None else "—",
-                            className="text-end"),
-                    html.Td(fmt.number(quarantined_, 0, lang) if quarantined_ is not None else "—",
-                            className="text-end"),
+                    html.Td(
+                        fmt.number(loaded, 0, lang) if loaded is not None else "—",
+                        className="text-end",
+                    ),
+                    html.Td(
+                        fmt.number(quarantined_, 0, lang) if quarantined_ is not None else "—",
+                        className="text-end",
+                    ),
                     html.Td(_ts(r.get("next_run_at"), lang) if r.get("next_run_at") else "—"),
                     html.Td(_health(r, lang)),
                     html.Td(r.get("last_error") or "", className="small text-danger sources-error"),
                     html.Td(
-                        dbc.Button(t("sources.run_now", lang), size="sm", color="primary",
-                                   id={"type": "sources-run", "feed": r["name"]},
-                                   disabled=not can_run or bool(r.get("running")))
+                        dbc.Button(
+                            t("sources.run_now", lang),
+                            size="sm",
+                            color="primary",
+                            id={"type": "sources-run", "feed": r["name"]},
+                            disabled=not can_run or bool(r.get("running")),
+                        )
                     ),
                 ],
                 id=f"sources-row-{r['name']}",
@@ -151,8 +163,10 @@ def quarantine_grid(lang: str, rows: list[dict] | None = None) -> html.Div:
     rows = _quarantine_rows(lang) if rows is None else rows
     reasons = quarantine_reasons(cur)[:8]
     summary = html.Ul(
-        [html.Li(f"{src} · {words(reason, lang)}: {fmt.number(n, 0, lang)}")
-         for src, reason, n in reasons],
+        [
+            html.Li(f"{src} · {words(reason, lang)}: {fmt.number(n, 0, lang)}")
+            for src, reason, n in reasons
+        ],
         className="small mb-2",
     )
     cols = [("batch_id", t("sources.batch", lang), 90), ("source", t("source", lang), 180),
@@ -169,8 +183,12 @@ def quarantine_grid(lang: str, rows: list[dict] | None = None) -> html.Div:
                 rowData=rows,
                 columnDefs=defs,
                 defaultColDef={"sortable": True, **TEXT_FILTER, "resizable": True},
-                dashGridOptions=grid_options(lang, pagination=True, paginationPageSize=25,
-                                             paginationPageSizeSelector=[25, 50, 100]),
+                dashGridOptions=grid_options(
+                    lang,
+                    pagination=True,
+                    paginationPageSize=25,
+                    paginationPageSizeSelector=[25, 50, 100],
+                ),
                 style={"height": "420px"},
                 className="ag-theme-alpine",
             ),
@@ -184,9 +202,13 @@ def layout(lang: str = "vi", **_query) -> html.Div:
     return html.Div(
         [
             html.Div(
-                [html.H1(t("sources.title", lang), className="page-title mb-0"),
-                 html.Div(as_of_line(current_freshness(), lang, "sources-as-of"),
-                          id="sources-as-of-box")],
+                [
+                    html.H1(t("sources.title", lang), className="page-title mb-0"),
+                    html.Div(
+                        as_of_line(current_freshness(), lang, "sources-as-of"),
+                        id="sources-as-of-box",
+                    ),
+                ],
                 className="d-flex justify-content-between align-items-baseline flex-wrap mb-2",
             ),
             dcc.Interval(id="sources-tick", interval=REFRESH_MS),

@@ -130,9 +130,13 @@ def _summary(v: UnitView, lang: str):
                 className="kpi-target",
             ),
             # The period before's value (and its counts on hover): the change traces to both.
-            html.Div(f"{fmt.delta(m, change, lang)} {t('vs_prev', lang)} "
-                     f"({fmt.metric_value(m, prev, lang, digits)})", className="kpi-change",
-                     id="units-change", title=prev_counts or None),
+            html.Div(
+                f"{fmt.delta(m, change, lang)} {t('vs_prev', lang)} "
+                f"({fmt.metric_value(m, prev, lang, digits)})",
+                className="kpi-change",
+                id="units-change",
+                title=prev_counts or None,
+            ),
             status_badge(status_of(m, value, target), lang, "kpi-status"),
         ],
         className="units-summary",
@@ -140,7 +144,7 @@ def _summary(v: UnitView, lang: str):
 
 
 def _counts(m: Metric, row: dict, column: str, lang: str) -> str:
-    """"15.134 trên 17.580": a ratio's numerator of its denominator; "" for no data."""
+    """ "15.134 trên 17.580": a ratio's numerator of its denominator; "" for no data."""
     if m.denominator is None or not row.get(f"{column}_den"):
         return ""
     return (f"{fmt.number(row[f'{column}_num'], 0, lang)} {t('of', lang)} "
@@ -219,19 +223,46 @@ def _controls(v: UnitView, lang: str) -> dbc.Row:
     cfg = runtime().config
     return dbc.Row(
         [
-            dbc.Col([dbc.Label(t("metric", lang)), dcc.Dropdown(
-                id="units-metric", value=v.metric, clearable=False,
-                options=[{"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()])],
-                md=4),
-            dbc.Col([dbc.Label(t("grain", lang)), dcc.Dropdown(
-                id="units-grain", value=v.grain, clearable=False,
-                options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS])],
-                md=2),
-            dbc.Col([dbc.Label(t("period", lang)), dcc.DatePickerRange(
-                id="units-range", start_date=v.start.isoformat(), end_date=v.end.isoformat(),
-                display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
-                first_day_of_week=1, min_date_allowed=date(2015, 1, 1))],
-                md=6),
+            dbc.Col(
+                [
+                    dbc.Label(t("metric", lang)),
+                    dcc.Dropdown(
+                        id="units-metric",
+                        value=v.metric,
+                        clearable=False,
+                        options=[
+                            {"label": m.name(lang), "value": c} for c, m in cfg.metrics.items()
+                        ],
+                    ),
+                ],
+                md=4,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("grain", lang)),
+                    dcc.Dropdown(
+                        id="units-grain",
+                        value=v.grain,
+                        clearable=False,
+                        options=[{"label": t(f"grain.{g}", lang), "value": g} for g in GRAINS],
+                    ),
+                ],
+                md=2,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("period", lang)),
+                    dcc.DatePickerRange(
+                        id="units-range",
+                        start_date=v.start.isoformat(),
+                        end_date=v.end.isoformat(),
+                        display_format="DD/MM/YYYY" if lang == "vi" else "D MMM YYYY",
+                        first_day_of_week=1,
+                        min_date_allowed=date(2015, 1, 1),
+                    ),
+                ],
+                md=6,
+            ),
         ],
         className="mb-3 g-2",
     )
@@ -255,9 +286,16 @@ def _overdue_grid(v: UnitView, lang: str) -> dag.AgGrid:
         columnSize="responsiveSizeToFit",
         rowModelType="infinite",
         columnDefs=[
-            {"field": f, "headerName": h, "width": w, "minWidth": least, "tooltipField": f,
-             "sortable": f in SORTABLE, "filter": False,
-             **({"sort": "desc"} if f == "days_late" else {})}
+            {
+                "field": f,
+                "headerName": h,
+                "width": w,
+                "minWidth": least,
+                "tooltipField": f,
+                "sortable": f in SORTABLE,
+                "filter": False,
+                **({"sort": "desc"} if f == "days_late" else {}),
+            }
             for f, h, w, least in cols
         ],
         defaultColDef={"resizable": True},
@@ -303,27 +341,39 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     by_sector = not v.sector and not v.procedure
     # Every clickable graph is always in the layout (hidden when it does not apply), so the
     # navigation callback always has all its inputs.
-    ((trend, outlook), summary, children_fig, peers_fig, sector_fig,
-     procedure_fig, freshness) = gather(
-        lambda: _trend(v, lang),
-        lambda: _summary(v, lang),
-        lambda: _by_unit(v, v.unit, lang) if has_children else None,
-        lambda: _by_unit(v, unit.parent_code, lang, kind=unit.kind, highlight=v.unit)
-        if has_peers else None,
-        lambda: _by_dim(v, "sector", lang) if by_sector else None,
-        lambda: _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None,
-        current_freshness,
+    ((trend, outlook), summary, children_fig, peers_fig, sector_fig, procedure_fig, freshness) = (
+        gather(
+            lambda: _trend(v, lang),
+            lambda: _summary(v, lang),
+            lambda: _by_unit(v, v.unit, lang) if has_children else None,
+            lambda: (
+                _by_unit(v, unit.parent_code, lang, kind=unit.kind, highlight=v.unit)
+                if has_peers
+                else None
+            ),
+            lambda: _by_dim(v, "sector", lang) if by_sector else None,
+            lambda: _by_dim(v, "procedure", lang, TOP_PROCEDURES) if not v.procedure else None,
+            current_freshness,
+        )
     )
     hint = t("units.click_hint", lang)
     sla_strip, sla_card = escalation.placeholders(lang)
-    year_end = forecast.summary(outlook, cfg.metrics[v.metric], lang) if forecast.applies(v) else None
+    year_end = (
+        forecast.summary(outlook, cfg.metrics[v.metric], lang) if forecast.applies(v) else None
+    )
     explore = dcc.Link(t("units.explore", lang), href=v.explorer_href(cfg.root.code),
                        id="units-explore")  # fmt: skip
     sections = [
-        dbc.Col(_card(t("units.trend", lang), _graph("units-trend", trend, lang, False),
-                      action=explore), lg=8),
-        dbc.Col(_card(unit.name(lang), [summary, year_end, html.Div(sla_strip, id="units-sla-slot")]),
-                lg=4),
+        dbc.Col(
+            _card(
+                t("units.trend", lang), _graph("units-trend", trend, lang, False), action=explore
+            ),
+            lg=8,
+        ),
+        dbc.Col(
+            _card(unit.name(lang), [summary, year_end, html.Div(sla_strip, id="units-sla-slot")]),
+            lg=4,
+        ),
     ]
     panels = [
         ("units-children", t("units.children", lang), children_fig),
@@ -358,8 +408,10 @@ def layout(code: str | None = None, **query_args) -> html.Div:
             # page paints, so the figures above come first (issue 6).
             html.Div(units_placeholder(unit.kind, lang), id="units-programmes-slot"),
             html.Div(sla_card, id="units-escalation-slot"),
-            _card(t("units.overdue", lang), [html.Div(id="units-overdue-total", className="mb-1"),
-                                             _overdue_grid(v, lang)]),
+            _card(
+                t("units.overdue", lang),
+                [html.Div(id="units-overdue-total", className="mb-1"), _overdue_grid(v, lang)],
+            ),
         ],
         className="container-fluid py-3 units-page",
         id="units-root",

@@ -58,8 +58,11 @@ def _tile(k: Kpi, spark: tuple[list, list], lang: str, scale: float) -> html.Div
             html.Div(m.name(lang), className="wall-tile-name"),
             html.Div(
                 [
-                    html.Span(fmt.metric_value(m, k.value, lang), className="wall-tile-value",
-                              id=f"wall-value-{k.metric}"),
+                    html.Span(
+                        fmt.metric_value(m, k.value, lang),
+                        className="wall-tile-value",
+                        id=f"wall-value-{k.metric}",
+                    ),
                     status_badge(k.status, lang, "wall-tile-status"),
                 ],
                 className="wall-tile-main",
@@ -124,7 +127,9 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
     values = {r["code"]: r["value"] for r in ranked}
     targets = {r["code"]: r["target"] for r in ranked}
     # The lowest units: no-data ones first (they report nothing), then the worst values.
-    worst = [r for r in ranked if r["value"] is None] + [r for r in ranked if r["value"] is not None][::-1]
+    worst = [r for r in ranked if r["value"] is None] + [
+        r for r in ranked if r["value"] is not None
+    ][::-1]
     lowest = sorted(worst[:RANKED], key=lambda r: r["rank"])
     worst_names = ", ".join(r["name"] for r in worst[:3])
     city_target = tiles[0].target if tiles and tiles[0].metric == board.map_metric else None
@@ -136,14 +141,19 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
                     html.Div(
                         [
                             html.Span(t("wall.title", lang), className="wall-title"),
-                            html.Span(board.title(lang), className="wall-board-title",
-                                      id="wall-board-title"),
+                            html.Span(
+                                board.title(lang),
+                                className="wall-board-title",
+                                id="wall-board-title",
+                            ),
                         ]
                     ),
                     html.Div(
                         [
-                            html.Span(f"{t('wall.mtd', lang)} · {fmt.day(today, lang)}",
-                                      className="wall-period"),
+                            html.Span(
+                                f"{t('wall.mtd', lang)} · {fmt.day(today, lang)}",
+                                className="wall-period",
+                            ),
                             as_of_line(fresh, lang, "wall-as-of"),
                         ],
                         className="wall-header-right",
@@ -161,13 +171,18 @@ def render_board(board: Board, lang: str, scale: float = 1.0) -> html.Div:
                             html.Div(
                                 [
                                     html.Span(f"{t('wall.map', lang)} · {metric.name(lang)}"),
-                                    html.Span(f"{t('wall.worst', lang)}: {worst_names}",
-                                              className="wall-worst", id="wall-worst"),
+                                    html.Span(
+                                        f"{t('wall.worst', lang)}: {worst_names}",
+                                        className="wall-worst",
+                                        id="wall-worst",
+                                    ),
                                 ],
                                 className="wall-panel-title",
                             ),
                             dcc.Graph(
-                                figure=figs.tile_map(cfg, metric, values, targets, lang, True, scale, today),
+                                figure=figs.tile_map(
+                                    cfg, metric, values, targets, lang, True, scale, today
+                                ),
                                 config=figs.WALL_CONFIG,
                                 className="wall-graph",
                                 id="wall-map",
@@ -266,8 +281,9 @@ def layout(lang: str = "vi", board: str | None = None, refresh: str | None = Non
             dcc.Store(id="wall-board", data=index),
             dcc.Store(id="wall-scale", data=scale),
             dcc.Interval(id="wall-poll", interval=refresh_s * 1000),
-            dcc.Interval(id="wall-rotate", interval=wc.boards[index].seconds * 1000,
-                         disabled=not rotating),
+            dcc.Interval(
+                id="wall-rotate", interval=wc.boards[index].seconds * 1000, disabled=not rotating
+            ),
             html.Div(t("wall.offline", lang), id="wall-offline", className="wall-offline"),
             html.Div(body, id="wall-body"),
         ],

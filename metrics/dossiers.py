@@ -42,14 +42,20 @@ class Page:
 
 
 def _where(
-    unit: str, start: date, end: date, sectors: tuple[str, ...], procedures: tuple[str, ...],
+    unit: str,
+    start: date,
+    end: date,
+    sectors: tuple[str, ...],
+    procedures: tuple[str, ...],
     by_sector: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"scope": unit, "start": start, "end": end}
     where = [
         "d.received_day BETWEEN $start AND $end",
-        ("(CASE WHEN d.completed_at IS NOT NULL THEN d.completed_at > d.due_at"
-        " ELSE d.due_at < $now END)"),
+        (
+            "(CASE WHEN d.completed_at IS NOT NULL THEN d.completed_at > d.due_at"
+            " ELSE d.due_at < $now END)"
+        ),
     ]
     if sectors:
         params["sectors"] = list(sectors)

@@ -51,12 +51,17 @@ def check_case_scope(role: str | None, unit: str) -> None:
     _scope.check_code(unit)
 
 
-def _cases_sql(personal: bool, order: str = "c.opened_on DESC, c.case_id",
-               limit: int | None = None) -> str:
+def _cases_sql(
+    personal: bool, order: str = "c.opened_on DESC, c.case_id", limit: int | None = None
+) -> str:
     """The case read: personal fields masked unless `personal`; `overdue`/`days_overdue` as of
     $today. No caller text is formatted in: `order` and `limit` come from this module."""
-    name = "c.full_name" if personal else f"CASE WHEN c.full_name IS NULL THEN NULL ELSE '{MASK}' END"
-    ident = "c.id_number" if personal else f"CASE WHEN c.id_number IS NULL THEN NULL ELSE '{MASK}' END"
+    name = (
+        "c.full_name" if personal else f"CASE WHEN c.full_name IS NULL THEN NULL ELSE '{MASK}' END"
+    )
+    ident = (
+        "c.id_number" if personal else f"CASE WHEN c.id_number IS NULL THEN NULL ELSE '{MASK}' END"
+    )
     birth = "c.birth_date" if personal else "CAST(NULL AS DATE)"
     return f"""
         SELECT c.case_id, c.ward_code, c.group_code, c.age_group, c.status,

@@ -461,10 +461,12 @@ def _with_comparisons(con: duckdb.DuckDBPyConnection, config: Config, req: Reque
     # One lazy plan, collected once: each eager polars call has a fixed cost of ~0.15 ms.
     joined = base.lazy()
     for suffix, frame in shifted.items():
-        renamed = frame.lazy().select(keys + [c for _, c in parts]).rename(
-            {c: f"{m}_{suffix}{c[len(m):]}" for m, c in parts})
-        joined = joined.join(renamed, on=keys, how="left", nulls_equal=True,
-                             maintain_order="left")
+        renamed = (
+            frame.lazy()
+            .select(keys + [c for _, c in parts])
+            .rename({c: f"{m}_{suffix}{c[len(m) :]}" for m, c in parts})
+        )
+        joined = joined.join(renamed, on=keys, how="left", nulls_equal=True, maintain_order="left")
     return joined.collect()
 
 

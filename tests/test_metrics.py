@@ -25,8 +25,6 @@ def config():
     return load_config()
 
 
-
-
 def value(frame: pl.DataFrame, column: str, **where) -> float | None:
     for key, v in where.items():
         frame = frame.filter(pl.col(key) == v)

@@ -214,8 +214,14 @@ def test_a_batch_mixing_status_updates_a_moved_receipt_day_and_new_dossiers_upse
 ):
     """Old versions are looked for on the incoming days first, then elsewhere (loading.py)."""
     w = open_warehouse(tmp_path / "w.duckdb", config)
-    w.load(Batch("desk", dossiers=dossiers(
-        [dossier(f"A{i}", "Q1-BENNGHE", f"2024-03-0{4 + i % 2} 09:00") for i in range(4)])))
+    w.load(
+        Batch(
+            "desk",
+            dossiers=dossiers(
+                [dossier(f"A{i}", "Q1-BENNGHE", f"2024-03-0{4 + i % 2} 09:00") for i in range(4)]
+            ),
+        )
+    )
     w.load(Batch("desk", dossiers=dossiers([
         dossier("A0", "Q1-BENNGHE", "2024-03-04 09:00", channel="online"),  # same day, updated
         dossier("A1", "Q1-BENNGHE", "2024-03-04 09:00"),  # received 03-05 before: corrected
@@ -223,7 +229,9 @@ def test_a_batch_mixing_status_updates_a_moved_receipt_day_and_new_dossiers_upse
     ])))  # fmt: skip
     cur = w.cursor()
     assert scalar(cur, "SELECT count(*) FROM dossier") == 5
-    assert scalar(cur, "SELECT received_day FROM dossier WHERE dossier_id = 'A1'") == date(2024, 3, 4)
+    assert scalar(cur, "SELECT received_day FROM dossier WHERE dossier_id = 'A1'") == date(
+        2024, 3, 4
+    )
     per_day = dict(
         cur.execute("SELECT period_start, sum(received) FROM fact GROUP BY 1").fetchall()
     )

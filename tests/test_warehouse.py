@@ -138,7 +138,9 @@ def test_the_loaders_thread_reads_in_insertion_order_after_a_load_and_a_failed_o
         raise OSError("disk on fire")
 
     monkeypatch.setattr("warehouse.loading.refresh_dossier_days", crash)
-    result = wh.load(Batch("desk", dossiers=dossiers([dossier("b", "Q1-BENNGHE", "2024-03-05 09:00")])))
+    result = wh.load(
+        Batch("desk", dossiers=dossiers([dossier("b", "Q1-BENNGHE", "2024-03-05 09:00")]))
+    )
     assert result.status == "failed" and "disk on fire" in result.error
     assert scalar(wh.cursor(), setting) is True
 

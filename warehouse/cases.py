@@ -139,11 +139,15 @@ def _newest(good: pl.DataFrame) -> datetime | None:
     updated = good["updated_at"].max()
     if updated is not None:
         return updated
-    day = good.select(pl.max_horizontal(pl.col("opened_on").max(), pl.col("resolved_on").max())).item()
+    day = good.select(
+        pl.max_horizontal(pl.col("opened_on").max(), pl.col("resolved_on").max())
+    ).item()
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day is not None else None
 
 
-def load_cases(db: Database, config: Config, batch: CaseBatch, now: datetime | None = None) -> BatchResult:
+def load_cases(
+    db: Database, config: Config, batch: CaseBatch, now: datetime | None = None
+) -> BatchResult:
     """Load one case batch (see the module docstring); failures are recorded, never raised."""
     now = now or datetime.now(UTC)
     started = time.perf_counter()
@@ -192,7 +196,9 @@ def load_cases(db: Database, config: Config, batch: CaseBatch, now: datetime | N
     except Exception as exc:  # noqa: BLE001 — a failed batch is recorded like any other
         from warehouse.loading import Loader
 
-        return Loader(db, config).record_failure(batch, f"{type(exc).__name__}: {exc}", now, started)
+        return Loader(db, config).record_failure(
+            batch, f"{type(exc).__name__}: {exc}", now, started
+        )
     reasons = dict(bad.group_by("reason").len().iter_rows()) if bad.height else {}
     return BatchResult(batch_id, batch.source, "ok", read, good.height, bad.height, None,
                        time.perf_counter() - started, reasons)  # fmt: skip

@@ -78,8 +78,10 @@ def _scope(
         group = "g.ancestor"
     if sectors:
         params["sectors"] = list(sectors)
-        where += (" AND d.procedure_code IN"
-                  " (SELECT code FROM procedure WHERE list_contains($sectors, sector_code))")
+        where += (
+            " AND d.procedure_code IN"
+            " (SELECT code FROM procedure WHERE list_contains($sectors, sector_code))"
+        )
     if procedures:
         params["procedures"] = list(procedures)
         where += " AND list_contains($procedures, d.procedure_code)"

@@ -31,7 +31,6 @@ from metrics.alerts.rules import AlertsConfig, Channel
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Delivery:
     status: str  # sent | failed | skipped
@@ -89,8 +88,7 @@ def message(row: Mapping, config: Config, alerts: AlertsConfig, base_url: str = 
         "metric": row.get("metric"),
         "metric_name": {"vi": metric.name_vi, "en": metric.name_en} if metric else None,
         "unit": row.get("unit_code"),
-        "unit_name": {lang: config.unit_name(unit.code, lang) for lang in LANGS}
-        if unit else None,
+        "unit_name": {lang: config.unit_name(unit.code, lang) for lang in LANGS} if unit else None,
         "source": row.get("source"),
         "value": row.get("value"),
         "threshold": row.get("threshold"),

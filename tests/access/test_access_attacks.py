@@ -104,6 +104,7 @@ def _with_changed(body: dict, changed: list[str], **values) -> dict:
 
 def test_an_action_cannot_be_fired_through_another_property(demo_app):
     analyst = http_session(demo_app.url, "analyst")
+
     def tries() -> dict[int, dict]:
         return {a["id"]: a for k in ("alert.silence", "alert.acknowledge", "callback_refused")
                 for a in audit(demo_app, k)}  # fmt: skip

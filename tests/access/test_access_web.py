@@ -200,7 +200,9 @@ def test_the_navbar_lists_only_the_pages_the_role_may_open(demo_app):
     head = _nav_paths(http_session(demo_app.url, "head.q8"), demo_app.url)
     assert {"/", "/wall", "/units", "/explore"} <= head
     assert not head & {"/sources", "/alerts"}
-    assert {"/sources", "/alerts"} <= _nav_paths(http_session(demo_app.url, "analyst"), demo_app.url)
+    assert {"/sources", "/alerts"} <= _nav_paths(
+        http_session(demo_app.url, "analyst"), demo_app.url
+    )
 
 
 def test_exports_are_audited_with_who_and_what(demo_app):

@@ -152,5 +152,6 @@ def test_forecast_reads_monthly_values_from_the_warehouse(tmp_path, config):
     many = forecasts_by_unit(w.cursor(), config, metrics, today, unit_kind="district")
     assert many["online_rate"] == per_district
     assert many["record_digitization_rate"] == forecast_units(
-        w.cursor(), config, "record_digitization_rate", today, unit_kind="district")
+        w.cursor(), config, "record_digitization_rate", today, unit_kind="district"
+    )
     w.close()

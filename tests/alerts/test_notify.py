@@ -164,7 +164,7 @@ def test_transitions_are_notified_once_each_on_every_channel(wh, config, http_re
 
 
 def test_a_ward_is_named_with_its_district_in_a_notification(config):
-    """"Phường 4" is in several districts: the message says which."""
+    """ "Phường 4" is in several districts: the message says which."""
     from metrics.alerts.notify import message
 
     alerts = parse_alerts(json.loads(json.dumps(RULES)), config)

@@ -77,9 +77,7 @@ def test_wall_fills_the_screen_in_kiosk_mode(demo_app, browser, screenshot_dir, 
     page.wait_for_timeout(1500)
     # Rendered at the screen's scale the first time (assets/screen_scale.js): never twice.
     assert rerenders == []
-    font = page.evaluate(
-        "parseFloat(document.querySelector('#wall-map text').style.fontSize)"
-    )
+    font = page.evaluate("parseFloat(document.querySelector('#wall-map text').style.fontSize)")
     assert font >= 12 * size[0] / 1920
     page.screenshot(path=screenshot_dir / f"boards-wall-{size[0]}x{size[1]}-{lang}.png")
     expect(page.locator("#app-navbar")).to_be_hidden()  # kiosk: no navigation chrome
@@ -234,6 +232,7 @@ def test_the_explorer_speaks_the_viewers_language_in_chart_and_grid(
     rates = page.locator('#explore-grid [col-id="online_rate"].ag-cell').all_inner_texts()
     decimal = "," if lang == "vi" else "."
     assert rates and all(re.fullmatch(rf"\d+\{decimal}\d", r) for r in rates), rates
+
     # Periods read as people write them, and sort by date ("Tháng 10" after "Tháng 9").
     def periods() -> list[str]:
         rows = page.locator("#explore-grid .ag-center-cols-container .ag-row").evaluate_all(
@@ -312,7 +311,9 @@ def test_grid_filters_take_what_people_type(demo_app, page: Page, console_errors
     _open_explorer(page, url)
     periods = _grid_column(page, "period")
     _filter_grid(page, "period", month)
-    expect(page.locator("#explore-grid .ag-center-cols-container .ag-row")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#explore-grid .ag-center-cols-container .ag-row")).to_have_count(
+        1, timeout=20_000
+    )
     assert _grid_column(page, "period") == [periods[0]]  # January only, not October to December
 
     _open_explorer(page, url)
@@ -355,7 +356,8 @@ def test_an_explorer_view_is_a_link_that_reopens_it(demo_app, page: Page, consol
         expect(page.locator("#explore-group")).to_contain_text(unit)
         expect(page.locator("#explore-chart input[value=bar]")).to_be_checked()
         expect(page.locator('#explore-grid [row-index="0"] [col-id="period"]')).to_contain_text(
-            "Q1 2026" if quarter == "Quarter" else "Quý 1/2026")
+            "Q1 2026" if quarter == "Quarter" else "Quý 1/2026"
+        )
         expect(page.locator("#explore-graph .barlayer .trace").first).to_be_attached()
 
     page.reload()
@@ -566,9 +568,6 @@ def test_wall_shows_a_new_batch_within_one_refresh(demo_app, page: Page):
     page.evaluate("window.__noReload = true")
     _drop_new_export(demo_app.data_dir / "demo" / "exports")
     status, body = _post(f"{demo_app.url}/api/feeds/demo_justice_desk/run", cli_headers(demo_app))
-    if status in (404, 405):  # the pages catch-all answers 405 to a POST it does not route
-        pytest.xfail("app.py does not register the connectors' /api/feeds endpoints yet "
-                     "(connectors.service.start_feeds): no way to load a batch into the app")  # fmt: skip
     assert status == 200, body
     req = urllib.request.Request(f"{demo_app.url}/healthz", headers=cli_headers(demo_app))
     health = json.loads(urllib.request.urlopen(req).read())  # the version: a detail for the CLI

@@ -70,8 +70,9 @@ def test_tile_map_never_rounds_a_tile_onto_its_target_or_100_percent():
     assert (shown[a], shown[b], shown[c], shown[d]) == ("99,8%", "97,6%", "73,2%", "100,0%")
     values[a], values[b] = 91.2, 80.4
     fig = tile_map(config, metric, values, {a: 98.0, b: 98.0, c: 98.0, d: 98.0}, "vi")
-    assert all(t.endswith(("91%", "80%", "73%", "100%", "–"))
-               for t in fig["data"][0]["text"])  # nothing rounds onto a limit: whole percents
+    assert all(
+        t.endswith(("91%", "80%", "73%", "100%", "–")) for t in fig["data"][0]["text"]
+    )  # nothing rounds onto a limit: whole percents
 
 
 def test_a_lone_bar_keeps_a_bars_thickness():

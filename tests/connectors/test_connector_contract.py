@@ -121,7 +121,7 @@ class RestCase:
         if since:
             rows = [r for r in rows if r["updated_at"] >= since]
         page, size = int(req.query["page"]), int(req.query["size"])
-        return 200, {"data": {"rows": rows[(page - 1) * size: page * size]}}, 0
+        return 200, {"data": {"rows": rows[(page - 1) * size : page * size]}}, 0
 
     def feed(self) -> Feed:
         return make_feed("case_rest", "rest", options={
@@ -264,9 +264,13 @@ def test_loads_the_canonical_shape(case, wh):
         for col, dtype in got.schema.items():
             assert col in schema and dtype == schema[col], (col, dtype)
     if table == "dossier":
-        row = wh.cursor().execute(
-            "SELECT received_at, channel, record_digitized FROM dossier WHERE dossier_id = 'D00001'"
-        ).fetchone()
+        row = (
+            wh.cursor()
+            .execute(
+                "SELECT received_at, channel, record_digitized FROM dossier WHERE dossier_id = 'D00001'"
+            )
+            .fetchone()
+        )
         assert row[0] == dossier(1)["received_at"]  # local times read as Ho Chi Minh City time
         assert row[1:] == ("online", True)
 
@@ -283,7 +287,13 @@ def test_resumes_from_its_cursor(case, wh):
     read_second = sum(r.rows_read for r in second)
     assert 0 < read_second < read_first  # only what is new (and at most the cursor's tie)
     table = _table(case)
-    count = wh.cursor().execute(f"SELECT count(DISTINCT {'dossier_id' if table == 'dossier' else 'measure_code || unit_code || period_start'}) FROM {table}").fetchone()[0]
+    count = (
+        wh.cursor()
+        .execute(
+            f"SELECT count(DISTINCT {'dossier_id' if table == 'dossier' else 'measure_code || unit_code || period_start'}) FROM {table}"
+        )
+        .fetchone()[0]
+    )
     if table == "dossier":
         assert count == 15
         assert feed_state(wh.cursor(), feed.name) or feed.kind == "files"

@@ -48,29 +48,50 @@ FILES = 'kind = "files"\nschedule = { every = "5m" }\noptions.path = "/in"\n'
         ('kind = "rest"\nschedule = { every = "soon" }', "feeds.dx.schedule.every: 'soon' is not"),
         ('kind = "rest"\nschedule = { cron = "61 * * * *" }', "feeds.dx.schedule.cron"),
         ('kind = "rest"\nschedule = { every = "5m", cron = "0 * * * *" }', "exactly one of"),
-        ('kind = "rest"\nschedule = { every = "5m" }\noptions = { token = "abc" }',
-         "feeds.dx.options.token: secrets do not belong in the config"),
-        ('kind = "sql"\nschedule = { every = "5m" }\noptions = { url = "postgresql://u:pw@h/db" }',
-         "the URL holds a password: use url_env"),
-        ('kind = "rest"\nschedule = { every = "5m" }\noptions = { token_env = "lower" }',
-         "must name an environment variable"),
+        (
+            'kind = "rest"\nschedule = { every = "5m" }\noptions = { token = "abc" }',
+            "feeds.dx.options.token: secrets do not belong in the config",
+        ),
+        (
+            'kind = "sql"\nschedule = { every = "5m" }\noptions = { url = "postgresql://u:pw@h/db" }',
+            "the URL holds a password: use url_env",
+        ),
+        (
+            'kind = "rest"\nschedule = { every = "5m" }\noptions = { token_env = "lower" }',
+            "must name an environment variable",
+        ),
         ('kind = "rest"\nshape = "cube"\nschedule = { every = "5m" }', "feeds.dx.shape"),
         ('kind = "rest"\nschedule = { every = "5m" }\nsurprise = 1', "unknown key(s) surprise"),
-        (REST + 'description = { vi = "Hệ thống" }',
-         "feeds.dx.description: one text, or a table with exactly the keys vi and en"),
+        (
+            REST + 'description = { vi = "Hệ thống" }',
+            "feeds.dx.description: one text, or a table with exactly the keys vi and en",
+        ),
         (FILES + 'measures = { "A" = "nope" }', "feeds.dx.measures.A: unknown measure 'nope'"),
         # Options are checked against the schema the kind declares (Connector.options).
-        (FILES + "options.timout_seconds = 5",
-         "feeds.dx.options.timout_seconds: unknown option (known: grain, in_process_kb,"),
-        ('kind = "rest"\nschedule = { every = "5m" }\noptions = { path = "/v1" }',
-         "feeds.dx.options.base_url: is required and missing"),
-        ('kind = "sql"\nschedule = { every = "5m" }\noptions = { table = "t", chunk_rows = "9" }',
-         "feeds.dx.options.chunk_rows: must be a whole number, not '9'"),
-        (FILES + 'options.grain = "moon"',
-         "feeds.dx.options.grain: 'moon' is not one of day, week, month, quarter, year"),
-        (FILES + "options.max_cells = -1", "feeds.dx.options.max_cells: must be at least 0, not -1"),
-        (FILES + 'options.max_file_age = "soon"',
-         "feeds.dx.options.max_file_age: 'soon' is not a duration"),
+        (
+            FILES + "options.timout_seconds = 5",
+            "feeds.dx.options.timout_seconds: unknown option (known: grain, in_process_kb,",
+        ),
+        (
+            'kind = "rest"\nschedule = { every = "5m" }\noptions = { path = "/v1" }',
+            "feeds.dx.options.base_url: is required and missing",
+        ),
+        (
+            'kind = "sql"\nschedule = { every = "5m" }\noptions = { table = "t", chunk_rows = "9" }',
+            "feeds.dx.options.chunk_rows: must be a whole number, not '9'",
+        ),
+        (
+            FILES + 'options.grain = "moon"',
+            "feeds.dx.options.grain: 'moon' is not one of day, week, month, quarter, year",
+        ),
+        (
+            FILES + "options.max_cells = -1",
+            "feeds.dx.options.max_cells: must be at least 0, not -1",
+        ),
+        (
+            FILES + 'options.max_file_age = "soon"',
+            "feeds.dx.options.max_file_age: 'soon' is not a duration",
+        ),
     ],
 )
 def test_mistakes_are_named(tmp_path, config, body, message):

@@ -57,7 +57,10 @@ def test_request_bodies_follow_the_portal():
     assert month == {"rootDepartmentId": "root", "currentPage": 1, "pageSize": 200,
                      "timeType": "month", "year": 2026, "month": 8, "formalityId": "f1"}  # fmt: skip
     sat = request_body("handling-satisfaction", "month", date(2026, 2, 1), "root", 1, 100, None)
-    assert (sat["fromDate"], sat["toDate"]) == ("2026-02-01", "2026-02-28") and "timeType" not in sat
+    assert (sat["fromDate"], sat["toDate"]) == (
+        "2026-02-01",
+        "2026-02-28",
+    ) and "timeType" not in sat
     dig = request_body("dossier-digitized", "quarter", date(2026, 7, 1), "root", 1, 100, "f1")
     assert dig["quarter"] == 3 and dig["formalityID"] == "f1" and "formalityId" not in dig
 
@@ -79,8 +82,9 @@ def test_portal_feed_loads_children_and_quarantines_unmapped_agencies(serve, wh)
     url, script = fixture_server(serve, OURS, {
         "dvc-progress-tree": "dvc-progress-tree.json",
         "handling-satisfaction": "handling-satisfaction.json"})  # fmt: skip
-    feed = portal_feed(url, OURS / "portal_units.csv",
-                       endpoints=["dvc-progress-tree", "handling-satisfaction"])
+    feed = portal_feed(
+        url, OURS / "portal_units.csv", endpoints=["dvc-progress-tree", "handling-satisfaction"]
+    )
     results = run_feed(wh, feed, AUGUST)
     assert [r.status for r in results] == ["ok"]
     reasons = [r[0] for r in wh.cursor().execute("SELECT reason FROM quarantine").fetchall()]
@@ -112,9 +116,13 @@ def test_a_late_correction_replaces_the_portal_value(serve, wh, tmp_path):
     body["data"]["children"][0]["totalOverdue"] = 1
     (folder / "tree.json").write_text(json.dumps(body))
     run_feed(wh, feed, AUGUST)
-    value = wh.cursor().execute(
-        "SELECT value FROM report WHERE unit_code = 'Q1-BENNGHE' AND measure_code = 'on_time'"
-    ).fetchall()
+    value = (
+        wh.cursor()
+        .execute(
+            "SELECT value FROM report WHERE unit_code = 'Q1-BENNGHE' AND measure_code = 'on_time'"
+        )
+        .fetchall()
+    )
     assert value == [(31.0,)]
 
 
@@ -182,7 +190,9 @@ def test_metrics_reproduce_the_portal_parent_ratio(serve, tmp_path, province):
 
     row = rate(["on_time_rate"], sources=["portal"])
     assert (row["on_time_rate_num"], row["on_time_rate_den"]) == (
-        parent["totalOnTime"], parent["totalReceived"])
+        parent["totalOnTime"],
+        parent["totalReceived"],
+    )
     num, den = int(row["on_time_rate_num"]), int(row["on_time_rate_den"])
     assert portal_ratio(num, den) == parent["ratio"] == 78.38
     assert round(row["on_time_rate"] / 5, 2) == parent["totalScore"]  # score = ratio ÷ 5
@@ -196,16 +206,22 @@ def test_metrics_reproduce_the_portal_parent_ratio(serve, tmp_path, province):
     overview = json.loads((SHARED / "dossier-digitized" / "month-all.json").read_text())
     by_code = {m["code"]: m for m in overview["data"]["overview"]["metrics"]}
     e = rate(["portal_e_result_rate", "portal_record_digitization_rate"], sources=["portal"])
-    for metric, code in (("portal_e_result_rate", "ORIGINAL_RESULT_AVAILABLE"),
-                         ("portal_record_digitization_rate", "SO_HOA_GIAY_TO_GIAI_QUYET")):
+    for metric, code in (
+        ("portal_e_result_rate", "ORIGINAL_RESULT_AVAILABLE"),
+        ("portal_record_digitization_rate", "SO_HOA_GIAY_TO_GIAI_QUYET"),
+    ):
         m = by_code[code]
         assert (e[f"{metric}_num"], e[f"{metric}_den"]) == (m["numerator"], m["denominator"])
         assert portal_ratio(m["numerator"], m["denominator"]) == m["ratio"]
     pay = json.loads((SHARED / "formality-online-payment-tree" / "month-all.json").read_text())
     p = pay["data"]["parent"]
-    got = wh.cursor().execute(
-        "SELECT sum(value) FILTER (WHERE measure_code = 'paid_online'),"
-        " sum(value) FILTER (WHERE measure_code = 'fee_bearing') FROM report WHERE source = 'portal'"
-    ).fetchone()
+    got = (
+        wh.cursor()
+        .execute(
+            "SELECT sum(value) FILTER (WHERE measure_code = 'paid_online'),"
+            " sum(value) FILTER (WHERE measure_code = 'fee_bearing') FROM report WHERE source = 'portal'"
+        )
+        .fetchone()
+    )
     assert got == (p["totalDossierOnlinePaymentSuccess"], p["totalDossierFinancialObligation"])
     wh.close()

@@ -58,13 +58,19 @@ def test_demo_feeds_exercise_every_kind_and_the_http_api(demo_service, wh):
         body = requests.post(f"{url}/api/feeds/{name}/run", timeout=60).json()
         assert body["ok"], body
         assert sum(b["rows_loaded"] for b in body["batches"]) > 0, name
-    by_source = dict(wh.cursor().execute("SELECT source, count(*) FROM dossier GROUP BY 1").fetchall())
+    by_source = dict(
+        wh.cursor().execute("SELECT source, count(*) FROM dossier GROUP BY 1").fetchall()
+    )
     units = owned_units(wh.config)
     for source, kind in (("demo_justice_desk", "files"), ("demo_district4_api", "rest"),
                          ("demo_cuchi_db", "sql")):  # fmt: skip
         assert by_source[source] > 0
-        seen = {r[0] for r in wh.cursor().execute(
-            "SELECT DISTINCT unit_code FROM dossier WHERE source = ?", [source]).fetchall()}
+        seen = {
+            r[0]
+            for r in wh.cursor()
+            .execute("SELECT DISTINCT unit_code FROM dossier WHERE source = ?", [source])
+            .fetchall()
+        }
         assert seen <= units[kind]
     assert wh.cursor().execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
     after = {s["name"]: s for s in requests.get(url + "/api/feeds", timeout=10).json()}
@@ -120,7 +126,9 @@ def test_scheduled_run_calls_the_after_run_hook(wh, tmp_path):
     from conftest import make_feed
 
     feed = make_feed("drop_files", "files", options={"path": str(folder)})
-    feed = type(feed)(**{**feed.__dict__, "schedule": type(feed.schedule)(every=timedelta(seconds=1))})
+    feed = type(feed)(
+        **{**feed.__dict__, "schedule": type(feed.schedule)(every=timedelta(seconds=1))}
+    )
     seen = []
     scheduler = start_scheduler(wh, {feed.name: feed}, after_run=lambda f, r: seen.append(r))
     try:

@@ -57,13 +57,15 @@ def test_sigkill_mid_batch_then_exactly_once(tmp_path: Path):
     src = tmp_path / "src"
     src.mkdir()
     write_export(src)
-    (tmp_path / "tests_feed.py").write_text(textwrap.dedent("""
+    (tmp_path / "tests_feed.py").write_text(
+        textwrap.dedent("""
         from datetime import timedelta
         from connectors.feeds import Feed, Schedule
         def feed(path):
             return Feed("bulk", "files", "dossier", True, Schedule(every=timedelta(minutes=5)),
                         timedelta(hours=1), options={"path": path})
-    """))
+    """)
+    )
     db = tmp_path / "ioc.duckdb"
     config = load_config()
     open_warehouse(db, config).close()  # migrated, empty
@@ -88,10 +90,15 @@ def test_sigkill_mid_batch_then_exactly_once(tmp_path: Path):
     feed = make_feed("bulk", "files", options={"path": str(src)}, parse=Parse())
     assert [r.status for r in run_feed(wh, feed)] == ["ok"]
     assert cur.execute("SELECT count(*), count(DISTINCT dossier_id) FROM dossier").fetchone() == (
-        ROWS, ROWS)
+        ROWS,
+        ROWS,
+    )
     run_feed(wh, feed)  # the file is known now: nothing more
     assert cur.execute("SELECT count(*) FROM dossier").fetchone()[0] == ROWS
-    assert cur.execute(
-        "SELECT count(*) FROM load_batch WHERE rows_loaded > 0 AND status = 'ok'"
-    ).fetchone()[0] == 1
+    assert (
+        cur.execute(
+            "SELECT count(*) FROM load_batch WHERE rows_loaded > 0 AND status = 'ok'"
+        ).fetchone()[0]
+        == 1
+    )
     wh.close()

@@ -32,8 +32,6 @@ def config():
     return load_config()
 
 
-
-
 def one(frame: pl.DataFrame, column: str):
     assert frame.height == 1, frame
     return frame[column][0]
@@ -97,8 +95,7 @@ def test_hour_of_week_heat_map_counts_local_hours(wh):
 
 def test_business_registry_reuse_rate_counts_business_sectors_only(wh, config):
     rows = [
-        dossier(f"k{i}", "SO-KHDT", "2024-03-04 09:00", procedure="2.001610",
-                registry_reused=i < 3)
+        dossier(f"k{i}", "SO-KHDT", "2024-03-04 09:00", procedure="2.001610", registry_reused=i < 3)
         for i in range(4)
     ]
     rows.append(dossier("h", "Q1", "2024-03-05 09:00", procedure="1.001570"))  # household business
@@ -226,8 +223,16 @@ CASES = [
     _case("c1", "Q1-BENNGHE", "in_progress", date(2026, 9, 1), date(2026, 10, 1)),  # overdue 53 d
     _case("c2", "Q1-BENNGHE", "new", date(2026, 11, 20), date(2026, 12, 20), age="0-5"),
     _case("c3", "Q1-TANDINH", "resolved", date(2026, 9, 5), date(2026, 10, 5), date(2026, 9, 30)),
-    _case("c4", COMMUNE, "resolved", date(2026, 9, 10), date(2026, 9, 20), date(2026, 10, 1),
-          age="16-17", group="child_no_guardian"),  # resolved late
+    _case(
+        "c4",
+        COMMUNE,
+        "resolved",
+        date(2026, 9, 10),
+        date(2026, 9, 20),
+        date(2026, 10, 1),
+        age="16-17",
+        group="child_no_guardian",
+    ),  # resolved late
     _case("bad", "NOWHERE", "new", date(2026, 9, 1), date(2026, 10, 1), name="Trần Thị Bí Mật"),
 ]
 
@@ -318,9 +323,11 @@ def test_a_registry_sync_log_that_stops_arriving_makes_the_feed_fail_then_stale(
     configure(wh, feed_stale_after={"registry": feed.stale_after})
     later = datetime.now(UTC) + timedelta(hours=4)
     evaluate_after_load(wh, now=later, send=False)
-    state = wh.cursor().execute(
-        "SELECT state FROM alert_instance WHERE alert_key = 'stale/registry'"
-    ).fetchall()
+    state = (
+        wh.cursor()
+        .execute("SELECT state FROM alert_instance WHERE alert_key = 'stale/registry'")
+        .fetchall()
+    )
     assert state == [("stale",)]
 
 
