@@ -133,6 +133,9 @@ def feed_status(
             "last_rows_quarantined": s.get("last_rows_quarantined"),
             "total_rows_loaded": s.get("total_rows_loaded") or 0,
             "total_rows_quarantined": s.get("total_rows_quarantined") or 0,
+            # Rows naming a retired unit after its last day, loaded under its successor.
+            "last_rows_remapped": s.get("last_rows_remapped"),
+            "total_rows_remapped": s.get("total_rows_remapped") or 0,
             "failed_runs": s.get("failed_runs") or 0,
             "newest_data_at": iso(s.get("newest_data_at")),
             "stale": bool(stale),

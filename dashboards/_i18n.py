@@ -190,6 +190,7 @@ TEXT: dict[str, dict[str, str]] = {
     "sources.next_run": {"vi": "Lần chạy tới", "en": "Next run"},
     "sources.loaded": {"vi": "Dòng đã nạp", "en": "Rows loaded"},
     "sources.quarantined": {"vi": "Dòng bị cách ly", "en": "Rows quarantined"},
+    "sources.remapped": {"vi": "đã chuyển sang đơn vị mới", "en": "re-mapped to today's units"},
     "sources.health": {"vi": "Tình trạng", "en": "Health"},
     "sources.healthy": {"vi": "Bình thường", "en": "Healthy"},
     "sources.stale": {"vi": "Chậm cập nhật", "en": "Stale"},

@@ -92,6 +92,16 @@ def _health(row: dict, lang: str) -> html.Span:
     return html.Span(["✔ ", t("sources.healthy", lang)], className="status-badge status-ok")
 
 
+def _loaded(loaded: int | None, remapped: int | None, lang: str) -> list:
+    """The rows the last run loaded; under it, when some named a retired unit after its last
+    day, how many of them loaded under its successor."""
+    cell: list = [fmt.number(loaded, 0, lang) if loaded is not None else "—"]
+    if remapped:
+        text = f"{t('sources.remapped', lang)}: {fmt.number(remapped, 0, lang)}"
+        cell.append(html.Div(text, className="small text-muted sources-remapped"))
+    return cell
+
+
 def feeds_table(lang: str) -> dbc.Table:
     head = [t(k, lang) for k in ("sources.feed", "sources.kind", "sources.department",
                                  "sources.last_run", "sources.newest", "sources.loaded",
@@ -111,8 +121,7 @@ def feeds_table(lang: str) -> dbc.Table:
                     html.Td(_ts(r.get("last_run_at"), lang)),
                     html.Td(_ts(r.get("newest_data_at"), lang)),
                     html.Td(
-                        fmt.number(loaded, 0, lang) if loaded is not None else "—",
-                        className="text-end",
+                        _loaded(loaded, r.get("last_rows_remapped"), lang), className="text-end"
                     ),
                     html.Td(
                         fmt.number(quarantined_, 0, lang) if quarantined_ is not None else "—",

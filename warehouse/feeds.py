@@ -34,8 +34,9 @@ def already_loaded(
 
 
 def feed_summaries(cur: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    """Per source: the last run, the last success, rows loaded/quarantined by the last success,
-    totals, and the last error (if the last run failed)."""
+    """Per source: the last run, the last success, rows loaded/quarantined/re-mapped (to the
+    successor of a retired unit) by the last success, totals, and the last error (if the last
+    run failed)."""
     rows = cur.execute(
         """
         WITH ranked AS (
@@ -50,8 +51,11 @@ def feed_summaries(cur: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
                any_value(rows_loaded) FILTER (WHERE status = 'ok' AND rs = 1) AS last_rows_loaded,
                any_value(rows_quarantined) FILTER (WHERE status = 'ok' AND rs = 1)
                    AS last_rows_quarantined,
+               any_value(rows_remapped) FILTER (WHERE status = 'ok' AND rs = 1)
+                   AS last_rows_remapped,
                sum(rows_loaded) AS total_rows_loaded,
                sum(rows_quarantined) AS total_rows_quarantined,
+               coalesce(sum(rows_remapped), 0) AS total_rows_remapped,
                count(*) FILTER (WHERE status = 'failed') AS failed_runs,
                max(newest_data_at) AS newest_data_at
         FROM ranked GROUP BY source ORDER BY source

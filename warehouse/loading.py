@@ -51,6 +51,8 @@ class BatchResult:
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
     rollup_seconds: float = 0.0  # of `seconds`: refreshing the day and month rollups
+    # Of `rows_loaded`: rows naming a retired unit after its last day, loaded under its successor.
+    rows_remapped: int = 0
 
 
 @dataclass
@@ -298,13 +300,14 @@ class Loader:
     def _load(self, batch: Batch, now: datetime, started: float) -> BatchResult:
         good_d = bad_d = good_r = bad_r = None
         rows = batch.source_rows
+        remapped = 0
         if batch.dossiers is not None:
             frame = _conformed(batch.dossiers, DOSSIER_SCHEMA)
             checked = check_dossiers(frame, self.config, now, rows)
-            good_d, bad_d = checked.good, checked.bad
+            good_d, bad_d, remapped = checked.good, checked.bad, remapped + checked.remapped
         if batch.reports is not None:
             checked = check_reports(_conformed(batch.reports, REPORT_SCHEMA), self.config, rows)
-            good_r, bad_r = checked.good, checked.bad
+            good_r, bad_r, remapped = checked.good, checked.bad, remapped + checked.remapped
         rejects = pl.DataFrame(
             {"raw": [r.raw for r in batch.rejects], "reason": [r.reason for r in batch.rejects]},
             schema={"raw": pl.String, "reason": pl.String},
@@ -353,12 +356,14 @@ class Loader:
                 )
             cur.execute(
                 """UPDATE load_batch SET finished_at = ?, rows_read = ?, rows_loaded = ?,
-                rows_quarantined = ?, status = 'ok', newest_data_at = ? WHERE batch_id = ?""",
+                rows_quarantined = ?, rows_remapped = ?, status = 'ok', newest_data_at = ?
+                WHERE batch_id = ?""",
                 [
                     datetime.now(UTC),
                     read,
                     loaded,
                     bad.height,
+                    remapped,
                     _newest(good_d, good_r, now),
                     batch_id,
                 ],
@@ -379,6 +384,7 @@ class Loader:
             time.perf_counter() - started,
             reasons,
             rollup_seconds,
+            remapped,
         )
 
     def record_failure(

@@ -52,6 +52,12 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "vi": "{}: 'metrics' không phải là danh sách"},
     "portal_metric_without_code": {"en": "{}: a metric without a code",
                                    "vi": "{}: một chỉ số không có mã"},
+    # A row naming a retired unit after its last day (warehouse/validate.py, issue #25); one
+    # with a single successor loads under it instead.
+    "unit_divided": {"en": "{} was divided on {} among {}: send the new unit's code",
+                     "vi": "{} đã được chia tách từ ngày {} thành {}: hãy gửi mã của đơn vị mới"},
+    "unit_retired": {"en": "unit {} ended on {} and has no successor unit",
+                     "vi": "đơn vị {} đã kết thúc vào ngày {} và không có đơn vị kế thừa"},
     # One line of a file (connectors/safe_read.py): the rest of the file still loads.
     "ragged": {"en": "row {}: {} fields where the header has {}",
                "vi": "dòng {}: {} trường trong khi dòng tiêu đề có {}"},

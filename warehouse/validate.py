@@ -4,16 +4,23 @@ Each function splits a frame into the rows to load and the rows to quarantine, t
 `raw` JSON copy of the row and the first `reason` it failed. Every row has a fate: a key sent
 twice in one batch loads once (its latest update) and the other copies are quarantined, saying
 which row was loaded when the source numbers its rows (a file's `rows`).
+
+A row naming a retired unit after the unit's last day (issue #25: department systems keep
+sending old codes for a while) loads under the unit that succeeds it on the row's day when that
+is unambiguous (its heir, followed down a chain of successions), and is quarantined when the old
+unit was divided or has no successor; see `_successions`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
+from base.tz import LOCAL_TZ
 from config import Config
+from config.model import FAR_FUTURE, Succession
 from warehouse.messages import say
 from warehouse.shapes import CHANNELS, DOSSIER_REQUIRED, GRAINS, REPORT_REQUIRED
 
@@ -22,12 +29,32 @@ FUTURE_SLACK = timedelta(days=1)
 # A file's row number (the header is row 1), carried next to a row from the reader to here.
 ROW = "_row"
 REPORT_KEY = ("unit_code", "period_start", "grain", "measure_code", "procedure_code")
+# Helper columns of the succession step (`_successions`): never part of a row's raw JSON.
+HELPER = "_succ_"
+# A retired unit: its code, last day, heir, whether it was divided, its successors' first day
+# and their codes.
+_CODE, _LAST, _HEIR = f"{HELPER}code", f"{HELPER}last", f"{HELPER}heir"
+_DIVIDED, _ON, _AMONG = f"{HELPER}divided", f"{HELPER}on", f"{HELPER}among"
+# A row: its local day, the unit it loads under (or that stopped it), why it stopped if it did.
+_DAY, _UNIT, _FATE = f"{HELPER}day", f"{HELPER}unit", f"{HELPER}fate"
+_FROM = f"{HELPER}from"  # a loadable row's unit code as sent, next to the one it loads under
 
 
 @dataclass(frozen=True)
 class Checked:
     good: pl.DataFrame
     bad: pl.DataFrame  # columns: raw (JSON of the row), reason
+    remapped: int = 0  # rows of `good` moved from a retired unit to its successor
+
+
+def _raw(columns: list[str]) -> pl.Expr:
+    """A row's JSON as the source sent it: no helper column, its own unit code."""
+    fields = [
+        pl.col(_FROM).alias(c) if c == "unit_code" and _FROM in columns else pl.col(c)
+        for c in columns
+        if not c.startswith(HELPER)
+    ]
+    return pl.struct(fields).struct.json_encode().alias("raw")
 
 
 def _reason(checks: list[tuple[pl.Expr, str | pl.Expr]]) -> pl.Expr:
@@ -53,10 +80,7 @@ def _split(frame: pl.DataFrame, checks: list[tuple[pl.Expr, str | pl.Expr]]) -> 
         return Checked(frame, pl.DataFrame(schema={"raw": pl.String, "reason": pl.String}))
     failing = pl.concat([frame, flags], how="horizontal").filter(mask)
     outcomes = [(pl.col(f"_check{i}"), message) for i, (_, message) in enumerate(checks)]
-    bad = failing.select(
-        pl.struct(frame.columns).struct.json_encode().alias("raw"),
-        _reason(outcomes).alias("reason"),
-    )
+    bad = failing.select(_raw(frame.columns), _reason(outcomes).alias("reason"))
     return Checked(frame.filter(~mask), bad)
 
 
@@ -97,8 +121,106 @@ def _latest_wins(frame: pl.DataFrame, key: list[str], order: list[str], what: pl
         if ROW in cols
         else pl.format(say("sent_again"), what)
     )
-    bad = again.select(pl.struct(cols).struct.json_encode().alias("raw"), reason.alias("reason"))
+    bad = again.select(_raw(cols), reason.alias("reason"))
     return Checked(kept, bad)
+
+
+def _retired_units(config: Config) -> pl.DataFrame:
+    """One row per retired unit (its last period has a valid_to): its last day, its heir (the
+    successor with share 1) if any, and whether it was divided (successors with share 0 too),
+    with the day its successors start and their codes, for the reasons."""
+    last: dict[str, date] = {}
+    for u in config.units:
+        last[u.code] = max(last.get(u.code, u.valid_to), u.valid_to)
+    successors: dict[str, list[Succession]] = {}
+    for s in config.successions:
+        successors.setdefault(s.old_code, []).append(s)
+    rows = []
+    for code, day in sorted(last.items()):
+        if day == FAR_FUTURE:
+            continue
+        after = successors.get(code, [])
+        rows.append({
+            _CODE: code,
+            _LAST: day,
+            _HEIR: next((s.new_code for s in after if s.share == 1), None),
+            _DIVIDED: any(s.share < 1 for s in after),
+            _ON: day + timedelta(days=1),
+            _AMONG: ", ".join(sorted(s.new_code for s in after)),
+        })  # fmt: skip
+    schema = {_CODE: pl.String, _LAST: pl.Date, _HEIR: pl.String, _DIVIDED: pl.Boolean,
+              _ON: pl.Date, _AMONG: pl.String}  # fmt: skip
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _successions(
+    frame: pl.DataFrame, config: Config, day: pl.Expr
+) -> tuple[pl.DataFrame, list[tuple[pl.Expr, str | pl.Expr]]]:
+    """The frame with the unit each row loads under (`_UNIT`), and the checks of the rows that
+    name a retired unit after its last day (`day`: the row's local date) with no one unit to
+    load under: the unit was divided (`unit_divided`), or has no successor (`unit_retired`).
+
+    A row naming a unit valid on its day keeps it. One naming a retired unit after its last day
+    goes to the unit's heir, then to the heir's heir while that one had ended too by the row's
+    day (A→B on 2025-03-01, B→C on 2025-07-01: an A row of April 2025 goes to B, of August
+    to C); a divided unit met on the way stops it. Successors start the day after their old
+    unit's last day (config.loader checks it), so each step moves later and the steps end.
+    A frame naming no retired unit (every batch while no unit is retired) is returned as is.
+    """
+    retired = _retired_units(config)
+    if retired.height == 0 or not frame["unit_code"].is_in(retired[_CODE].to_list()).any():
+        return frame, []
+    state = frame.select(
+        pl.col("unit_code").alias(_UNIT), day.alias(_DAY), pl.lit(None, pl.String).alias(_FATE)
+    )
+    for _ in range(retired.height):
+        joined = state.join(
+            retired, left_on=_UNIT, right_on=_CODE, how="left", maintain_order="left"
+        )
+        past = (pl.col(_DAY) > pl.col(_LAST)).fill_null(False) & pl.col(_FATE).is_null()
+        if not joined.select(past.any()).item():
+            break
+        state = joined.select(
+            pl.when(past & ~pl.col(_DIVIDED) & pl.col(_HEIR).is_not_null())
+            .then(pl.col(_HEIR))
+            .otherwise(pl.col(_UNIT))
+            .alias(_UNIT),
+            _DAY,
+            pl.when(past & pl.col(_DIVIDED))
+            .then(pl.lit("divided"))
+            .when(past & pl.col(_HEIR).is_null())
+            .then(pl.lit("retired"))
+            .otherwise(pl.col(_FATE))
+            .alias(_FATE),
+        )
+    # A stopped row's `_UNIT` is the unit that stopped it: its details word the reason.
+    details = state.join(retired, left_on=_UNIT, right_on=_CODE, how="left", maintain_order="left")
+    frame = pl.concat([frame, details.drop(_DAY, _HEIR, _DIVIDED)], how="horizontal")
+    fate = pl.col(_FATE)
+    checks: list[tuple[pl.Expr, str | pl.Expr]] = [
+        (fate == "divided", pl.format(say("unit_divided"), _UNIT, _ON, _AMONG)),
+        (fate == "retired", pl.format(say("unit_retired"), _UNIT, _LAST)),
+    ]
+    return frame, checks
+
+
+def _moved(good: pl.DataFrame) -> pl.DataFrame:
+    """The rows that passed under the unit they load under; the code sent kept as `_FROM`."""
+    if _UNIT not in good.columns:
+        return good
+    helpers = [c for c in good.columns if c.startswith(HELPER) and c != _UNIT]
+    return (
+        good.drop(helpers)
+        .with_columns(pl.col("unit_code").alias(_FROM), pl.col(_UNIT).alias("unit_code"))
+        .drop(_UNIT)
+    )
+
+
+def _checked(good: pl.DataFrame, bad: pl.DataFrame) -> Checked:
+    remapped = 0
+    if _FROM in good.columns:
+        remapped = good.select((pl.col(_FROM) != pl.col("unit_code")).sum()).item()
+    return Checked(good.drop(ROW, _FROM, strict=False), bad, remapped)
 
 
 def check_dossiers(
@@ -109,6 +231,8 @@ def check_dossiers(
     units = sorted(config.unit_codes())
     procedures = sorted(config.procedures)
     latest = now + FUTURE_SLACK
+    received_day = pl.col("received_at").dt.convert_time_zone(LOCAL_TZ).dt.date()
+    frame, succession_checks = _successions(frame, config, received_day)
     checks: list[tuple[pl.Expr, str | pl.Expr]] = [
         *_missing(DOSSIER_REQUIRED, frame.schema),
         (
@@ -116,6 +240,7 @@ def check_dossiers(
             pl.format(say("channel"), pl.col("channel")),
         ),
         (~pl.col("unit_code").is_in(units), pl.format(say("unknown_unit"), pl.col("unit_code"))),
+        *succession_checks,
         (
             ~pl.col("procedure_code").is_in(procedures),
             pl.format(say("unknown_procedure"), pl.col("procedure_code")),
@@ -136,14 +261,14 @@ def check_dossiers(
         (pl.col("supplements") < 0, say("negative", "supplements")),
     ]
     checked = _split(frame, checks)
-    good, bad = checked.good, checked.bad
+    good, bad = _moved(checked.good), checked.bad
     # A dossier sent twice in one batch: the latest update wins, deterministically, and every
     # other copy is quarantined saying so (it was dropped without a word before issue #24).
     if _has_duplicates(good["dossier_id"]):
         what = pl.format("dossier_id {}", "dossier_id")
         latest = _latest_wins(good, ["dossier_id"], ["updated_at"], what)
         good, bad = latest.good, pl.concat([bad, latest.bad])
-    return Checked(good.drop(ROW, strict=False), bad)
+    return _checked(good, bad)
 
 
 def _has_duplicates(keys: pl.Series) -> bool:
@@ -186,6 +311,7 @@ def check_reports(frame: pl.DataFrame, config: Config, rows: pl.Series | None = 
     for num, den in ratio_pairs(config):
         den_value = pl.when(pl.col("measure_code") == den).then(pl.col("value")).max().over(key)
         over = over | ((pl.col("measure_code") == num) & (pl.col("value") > den_value))
+    frame, succession_checks = _successions(frame, config, pl.col("period_start"))
     checks: list[tuple[pl.Expr, str | pl.Expr]] = [
         *_missing(REPORT_REQUIRED, frame.schema),
         (
@@ -193,6 +319,7 @@ def check_reports(frame: pl.DataFrame, config: Config, rows: pl.Series | None = 
             pl.format(say("grain"), pl.col("grain")),
         ),
         (~pl.col("unit_code").is_in(units), pl.format(say("unknown_unit"), pl.col("unit_code"))),
+        *succession_checks,
         (
             ~pl.col("measure_code").is_in(measures),
             pl.format(say("unknown_measure"), pl.col("measure_code")),
@@ -207,11 +334,13 @@ def check_reports(frame: pl.DataFrame, config: Config, rows: pl.Series | None = 
         (over, say("over")),
     ]
     checked = _split(frame, checks)
-    good, bad = checked.good, checked.bad
+    # Under the unit it loads under: a re-mapped figure replaces its successor's own, the later
+    # row of the batch winning as for any figure sent twice.
+    good, bad = _moved(checked.good), checked.bad
     # The same figure twice in one batch would be summed twice: the later row wins.
     if good.select(pl.struct(REPORT_KEY).is_duplicated().any()).item():
         what = pl.format("{} of {} for {} {}", "measure_code", "unit_code", "grain",
                          "period_start")  # fmt: skip
         latest = _latest_wins(good, list(REPORT_KEY), [], what)
         good, bad = latest.good, pl.concat([bad, latest.bad])
-    return Checked(good.drop(ROW, strict=False), bad)
+    return _checked(good, bad)
