@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     rec = Recorder()
     try:
         # Steady state: the app warms every board and unit page after it starts (and after
-        # each load); requests during that warm-up share the cores with it (README: Speed).
+        # each load); requests during that warm-up share the cores with it (bench/RESULTS.md).
         # /healthz tells its details to the CLI's token (anonymous callers get a bare status).
         cli = {"Authorization": f"Bearer {(a.data_dir / 'cli.token').read_text().strip()}"}
         warm = warmed(url, timeout=600, headers=cli)["warm_up"]

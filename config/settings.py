@@ -25,7 +25,7 @@ class Settings:
     demo: bool = True  # load the demo city into an empty warehouse and serve demo feeds
     config_dir: Path | None = None
     scheduler: bool = True
-    # Access (access/): production refuses to start without a secret; see README "Sign-in".
+    # Access (access/): production refuses to start without a secret; see docs/access.md.
     env: str = "development"  # IOC_ENV: development | production
     secret_key: str | None = None  # IOC_SECRET_KEY: signs the session cookies
     users_url: str | None = None  # IOC_USERS_URL: SQLAlchemy URL (default <data dir>/users.sqlite)

@@ -1,6 +1,6 @@
 """The demo city: deterministic, realistic dossiers for every unit from 2023 to today.
 
-Seeded numpy draws, vectorized per month. What it imitates (see DOMAIN.md): a weekday rhythm
+Seeded numpy draws, vectorized per month. What it imitates (see docs/domain.md): a weekday rhythm
 with quiet weekends, a Tết dip each year, the online share rising from ~40% to ~90% and
 digitization from ~60% to ~99%, sectors that differ (civil status is online early, land late),
 and a few units that lag so the alerts have something to show.

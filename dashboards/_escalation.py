@@ -1,4 +1,4 @@
-"""Open dossiers to escalate, on a unit page (issue 5; DOMAIN.md, "Escalation practice").
+"""Open dossiers to escalate, on a unit page (issue 5; docs/domain.md, "Escalation").
 
 Green: due within 24 h (remind the civil servant); yellow: overdue by less than 48 h (the
 department head); red: overdue by 48 h or more (the agency head). Counted per child unit and

@@ -1,4 +1,4 @@
-"""Dossier SLA escalation as the HCMC plan has it (DOMAIN.md, "Escalation practice").
+"""Dossier SLA escalation as the HCMC plan has it (docs/domain.md, "Escalation").
 
 Over open dossiers (not completed), at `now`:
   green  – due within the next 24 h: remind the civil servant handling it;
