@@ -1,9 +1,11 @@
 """The explorer's view as URL state, so a view can be bookmarked, shared and reloaded:
 `/explore?metrics=a,b&grain=&start=&end=&group=&unit=&sectors=&procedures=&channels=&chart=`
-(and `compare=`, `lang=`).
+(and `compare=`, `lang=`, `view=`).
 
 The page writes the URL as its controls change (a parameter at its default is left out, so a
 link without dates keeps meaning "the last twelve months"), and reads it when it opens.
+`view` (the view of time, issue 25: `today`, the default, or `as_was`) is the page's as `lang` is:
+its control rewrites the URL and the page renders again from it (`view_of`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from base.calendar import QUERY_GRAINS as GRAINS
 from base.calendar import add_months
 from config import Config
 from dashboards._components import split_list
-from metrics.query import DIMENSIONS
+from metrics.query import DIMENSIONS, VIEWS
 from warehouse.shapes import CHANNELS
 
 GROUPS = tuple(DIMENSIONS)
@@ -40,6 +42,13 @@ def defaults(today: date, unit: str | None) -> dict:
         "chart": "line",
         "compare": None,
     }
+
+
+def view_of(query: Mapping[str, str]) -> str:
+    """The view of time a URL asks for; an unknown one is today's (`controls_from_query` says
+    it was left out)."""
+    view = query.get("view") or "today"
+    return view if view in VIEWS else "today"
 
 
 def _day(text: str) -> str | None:
@@ -90,4 +99,6 @@ def controls_from_query(
     if values["start"] > values["end"]:
         ignored.append(f"start={values['start']}")
         values["start"] = min(base["start"], values["end"])
+    if query.get("view") and query["view"] not in VIEWS:  # read by `view_of`, not a control
+        ignored.append(f"view={query['view']}")
     return values, ignored

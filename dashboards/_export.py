@@ -17,6 +17,17 @@ from config import Config
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+# The view of time an export's figures were counted in (issue 25, metrics/query.py VIEWS).
+VIEW_NAMES = {
+    "today": "today's units (every past fact counted under the unit that succeeds it today)",
+    "as_was": "as it was (every fact counted under the hierarchy in force on its date)",
+}
+
+
+def view_line(view: str) -> tuple[str, str]:
+    """The metadata line naming the view of time: `view: today's units (…)`."""
+    return ("view", VIEW_NAMES.get(view, view))
+
 
 def safe_cell(value: Any) -> Any:
     """Numbers stay numbers; text that could start a formula is defused with an apostrophe."""

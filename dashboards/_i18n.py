@@ -57,6 +57,10 @@ TEXT: dict[str, dict[str, str]] = {
     "grain.quarter": {"vi": "Quý", "en": "Quarter"},
     "grain.year": {"vi": "Năm", "en": "Year"},
     "grain.total": {"vi": "Cả kỳ", "en": "Whole range"},
+    # the two views of time (issue 25, metrics/query.py VIEWS): the `view` URL parameter
+    "view_mode": {"vi": "Tính theo", "en": "Counted under"},
+    "view_mode.today": {"vi": "Đơn vị hiện nay", "en": "Today's units"},
+    "view_mode.as_was": {"vi": "Như thời điểm phát sinh", "en": "As it was"},
     "channel.online": {"vi": "Trực tuyến", "en": "Online"},
     "channel.direct": {"vi": "Trực tiếp", "en": "In person"},
     "channel.postal": {"vi": "Bưu chính", "en": "Postal"},

@@ -1,4 +1,8 @@
-"""The drill-down view as URL state: `/units/<unit>?metric=&grain=&start=&end=&sector=&procedure=&lang=`.
+"""The drill-down view as URL state:
+`/units/<unit>?metric=&grain=&start=&end=&sector=&procedure=&lang=&view=`.
+
+`view`: the view of time (issue 25, metrics/query.py VIEWS): "today" (today's units, the default,
+left out of links) or "as_was" (the hierarchy in force on each fact's date).
 
 (A module of its own: Dash imports page modules outside sys.modules, which dataclasses need.)
 """
@@ -13,9 +17,16 @@ from base.calendar import QUERY_GRAINS, add_months
 from config import Config
 from dashboards._components import with_query
 from dashboards._i18n import lang_of
+from metrics.query import VIEWS
 
 DEFAULT_METRIC = "on_time_rate"
 DEFAULT_GRAIN = "month"
+DEFAULT_VIEW = "today"
+
+
+def view_param(view: str) -> str | None:
+    """The view of time as a link writes it: left out at its default."""
+    return view if view != DEFAULT_VIEW else None
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class UnitView:
     sector: str | None = None
     procedure: str | None = None
     lang: str = "vi"
+    view: str = DEFAULT_VIEW  # a key of metrics.query.VIEWS
 
     @property
     def sectors(self) -> list[str]:
@@ -52,6 +64,7 @@ class UnitView:
                 "sector": self.sector,
                 "procedure": self.procedure,
                 "lang": self.lang if self.lang != "vi" else None,
+                "view": view_param(self.view),
             },
         )
 
@@ -69,6 +82,7 @@ class UnitView:
                 "sectors": self.sector,
                 "procedures": self.procedure,
                 "lang": self.lang if self.lang != "vi" else None,
+                "view": view_param(self.view),
             },
         )
 
@@ -114,4 +128,8 @@ def view_from_query(config: Config, unit: str, q: dict[str, Any], today: date) -
         raise ValueError(f"unknown sector {sector!r}")
     if procedure is not None and procedure not in config.procedures:
         raise ValueError(f"unknown procedure {procedure!r}")
-    return UnitView(unit, metric, grain, start, end, sector, procedure, lang_of(q.get("lang")))
+    view = q.get("view") or DEFAULT_VIEW
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}")
+    lang = lang_of(q.get("lang"))
+    return UnitView(unit, metric, grain, start, end, sector, procedure, lang, view)

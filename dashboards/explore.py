@@ -25,12 +25,13 @@ from dashboards._explore_link import (
     GROUPS,
     controls_from_query,
     defaults,
+    view_of,
 )
 from dashboards._i18n import TEXT_FILTER, grid_options, lang_of, number_filter, t
 from dashboards._runtime import runtime
 from metrics import scope
 from metrics.freshness import as_of
-from metrics.query import DIMENSION_COLUMNS, QueryError, query
+from metrics.query import DIMENSION_COLUMNS, VIEWS, QueryError, query
 
 dash.register_page(__name__, path="/explore", name="Explorer", order=3, title="IOC · Explorer")
 
@@ -38,7 +39,7 @@ MAX_SERIES = 12  # the chart draws the largest groups; the grid and exports keep
 
 
 def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
-               procedures, lang) -> dict:  # fmt: skip
+               procedures, lang, view="today") -> dict:  # fmt: skip
     return {
         "metrics": list(metrics or []),
         "grain": grain or "month",
@@ -52,6 +53,7 @@ def _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart
         "chart": chart or "line",
         "compare": compare if compare in COMPARES else None,
         "lang": lang_of(lang),
+        "view": view,  # the view of time: the URL's, as the language (`view_of`)
     }
 
 
@@ -104,7 +106,8 @@ def table(spec: dict) -> tuple[list[tuple[str, str]], list[dict]]:
         "channels": spec["channels"],
     }
     frame = query(runtime().warehouse.cursor(), cfg, spec["metrics"], spec["grain"], start, end,
-                  filters, by=by, compare=compare is not None, targets=True)  # fmt: skip
+                  filters, by=by, compare=compare is not None, targets=True,
+                  view=spec.get("view", "today"))  # fmt: skip
     rows = []
     dim_col = DIMENSION_COLUMNS[spec["group"]] if spec["group"] else None
     for r in frame.iter_rows(named=True):
@@ -374,6 +377,38 @@ def _controls(lang: str, units: list, values: dict) -> html.Div:
     )
 
 
+def _view_control(lang: str, view: str) -> html.Div:
+    return html.Div(
+        [
+            dbc.Label(t("view_mode", lang), className="me-2 mb-0"),
+            dbc.RadioItems(
+                id="explore-view-mode",
+                value=view,
+                inline=True,
+                options=[{"label": t(f"view_mode.{m}", lang), "value": m} for m in VIEWS],
+            ),
+        ],
+        className="d-flex align-items-center mb-3",
+    )
+
+
+# The view of time into the address bar (left out at its default), keeping the other controls the
+# page wrote there: the page renders again from the URL, as the language switch does.
+clientside_callback(
+    """
+    function(view) {
+        const params = new URLSearchParams(window.location.search);
+        if (!view || view === "today") { params.delete("view"); } else { params.set("view", view); }
+        const q = params.toString();
+        return window.location.pathname + (q ? "?" + q : "");
+    }
+    """,
+    Output("explore-nav", "href"),
+    Input("explore-view-mode", "value"),
+    prevent_initial_call=True,
+)
+
+
 @callback(
     Output("explore-procedures", "options"),
     Input("explore-sectors", "value"),
@@ -402,6 +437,8 @@ def layout(lang: str = "vi", **query) -> html.Div:
     values, ignored = controls_from_query(runtime().config, query, base, codes.__contains__)
     return html.Div(
         [
+            # The view of time is the URL's, as the language: its control loads the page again.
+            dcc.Location(id="explore-nav", refresh="callback-nav"),
             html.Div(
                 [
                     html.H1(t("explore.title", lang), className="page-title mb-0"),
@@ -411,6 +448,7 @@ def layout(lang: str = "vi", **query) -> html.Div:
             ),
             _ignored(ignored, lang),
             _controls(lang, units, values),
+            _view_control(lang, view_of(query)),
             dcc.Store(id="explore-spec"),
             # What the address bar may leave out. Not the unit: a department head's default is
             # their unit, and their link must open that unit for a reader whose default is not.
@@ -487,9 +525,10 @@ CONTROLS = [
 )
 def update(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
            procedures, search):  # fmt: skip
-    lang = lang_of(parse_search(search).get("lang"))
+    asked = parse_search(search)
     spec = _spec_from(metrics, grain, start, end, group, unit, sectors, channels, chart, compare,
-                      procedures, lang)  # fmt: skip
+                      procedures, asked.get("lang"), view_of(asked))  # fmt: skip
+    lang = spec["lang"]
     try:
         columns, rows = table(spec)
     except (QueryError, ValueError) as e:
@@ -561,6 +600,7 @@ def _meta(spec: dict) -> list[tuple[str, str]]:
         ("filter procedures", ",".join(spec.get("procedures", [])) or t("all", lang)),
         ("filter channels", ",".join(spec["channels"]) or t("all", lang)),
         ("compare", COMPARED.get(spec.get("compare"), "")),
+        _export.view_line(spec.get("view", "today")),
         (
             "note",
             (
@@ -599,7 +639,10 @@ def shown(rows: list[dict], grid_rows: list[dict] | None) -> list[dict]:
 def export(_csv, _xlsx, spec, grid_rows):
     if not spec or not spec["metrics"]:
         raise PreventUpdate
-    columns, rows = table(spec)
+    try:
+        columns, rows = table(spec)
+    except QueryError:  # a spec this page did not write (an unknown view): nothing to export
+        raise PreventUpdate from None
     exported = shown(rows, grid_rows)
     meta = _meta(spec)
     if len(exported) < len(rows):  # the grid's filters left rows out: say so in the file

@@ -1,7 +1,7 @@
 """Department drill-down: `/units/<code>` for department heads.
 
 The URL carries the whole view — unit (path), `metric`, `grain`, `start`, `end`, `sector`,
-`procedure`, `lang` — so links can be shared and Back restores the previous view: every control
+`procedure`, `lang`, `view` (the view of time: today's units or as it was) — so links can be shared and Back restores the previous view: every control
 and every clicked bar only computes a new URL; the page renders from the URL alone.
 Breadcrumbs: city → district or department → ward → sector → procedure.
 """
@@ -41,7 +41,7 @@ from dashboards._runtime import runtime
 from dashboards._view import UnitView, view_from_query
 from metrics import scope
 from metrics.dossiers import SORTABLE, overdue
-from metrics.query import query
+from metrics.query import VIEWS, query
 from metrics.targets import status as status_of
 
 dash.register_page(
@@ -109,7 +109,7 @@ def _summary(v: UnitView, lang: str):
     cfg = runtime().config
     m = cfg.metrics[v.metric]
     frame = query(runtime().warehouse.cursor(), cfg, [v.metric], "total", v.start, v.end,
-                  _filters(v), compare=True)  # fmt: skip
+                  _filters(v), compare=True, view=v.view)  # fmt: skip
     row = frame.row(0, named=True) if frame.height else {}
     value, target = row.get(v.metric), row.get(f"{v.metric}_target")
     prev = row.get(f"{v.metric}_prev")
@@ -157,7 +157,7 @@ def _trend(v: UnitView, lang: str):
     cfg = runtime().config
     m = cfg.metrics[v.metric]
     frame = query(runtime().warehouse.cursor(), cfg, [v.metric], v.grain, v.start, v.end,
-                  _filters(v))  # fmt: skip
+                  _filters(v), view=v.view)  # fmt: skip
     outlook = forecast.unit_forecast(v) if forecast.applies(v) else None
     if not frame.height:
         return figs.empty(fmt.NO_DATA[lang]), outlook
@@ -172,7 +172,7 @@ def _by_unit(v: UnitView, scope: str, lang: str, kind: str | None = None, highli
     m = cfg.metrics[v.metric]
     today = local_today()
     frame = query(runtime().warehouse.cursor(), cfg, [v.metric], "total", v.start, v.end,
-                  {**_filters(v), "unit": scope}, by=["unit"])  # fmt: skip
+                  {**_filters(v), "unit": scope}, by=["unit"], view=v.view)  # fmt: skip
     rows = [r for r in frame.iter_rows(named=True) if r["unit_code"] != scope]
     if kind is not None:
         rows = [r for r in rows if cfg.unit(r["unit_code"], today).kind == kind]
@@ -196,7 +196,7 @@ def _by_dim(v: UnitView, dim: str, lang: str, limit: int | None = None):
     m = cfg.metrics[v.metric]
     column = {"sector": "sector_code", "procedure": "procedure_code"}[dim]
     frame = query(runtime().warehouse.cursor(), cfg, [v.metric], "total", v.start, v.end,
-                  _filters(v), by=[dim])  # fmt: skip
+                  _filters(v), by=[dim], view=v.view)  # fmt: skip
     rows = [r for r in frame.iter_rows(named=True) if r[column] is not None]
     # Worst first for procedures (the list is cut), best first for sectors.
     worst_first = dim == "procedure"
@@ -235,7 +235,7 @@ def _controls(v: UnitView, lang: str) -> dbc.Row:
                         ],
                     ),
                 ],
-                md=4,
+                md=3,
             ),
             dbc.Col(
                 [
@@ -261,7 +261,18 @@ def _controls(v: UnitView, lang: str) -> dbc.Row:
                         min_date_allowed=date(2015, 1, 1),
                     ),
                 ],
-                md=6,
+                md=4,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label(t("view_mode", lang)),
+                    dbc.RadioItems(
+                        id="units-view-mode",
+                        value=v.view,
+                        options=[{"label": t(f"view_mode.{m}", lang), "value": m} for m in VIEWS],
+                    ),
+                ],
+                md=3,
             ),
         ],
         className="mb-3 g-2",
@@ -424,6 +435,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     Input("units-grain", "value"),
     Input("units-range", "start_date"),
     Input("units-range", "end_date"),
+    Input("units-view-mode", "value"),
     Input("units-children", "clickData"),
     Input("units-peers", "clickData"),
     Input("units-sectors", "clickData"),
@@ -431,7 +443,7 @@ def layout(code: str | None = None, **query_args) -> html.Div:
     State("units-view", "data"),
     prevent_initial_call=True,
 )
-def navigate(metric, grain, start, end, child, peer, sector, procedure, data):
+def navigate(metric, grain, start, end, view, child, peer, sector, procedure, data):
     """Every control and click becomes a new URL (a history entry: Back undoes it)."""
     v = UnitView.from_json(data)
     trig = ctx.triggered_id
@@ -456,6 +468,7 @@ def navigate(metric, grain, start, end, child, peer, sector, procedure, data):
             grain=grain,
             start=date.fromisoformat(start[:10]) if start else v.start,
             end=date.fromisoformat(end[:10]) if end else v.end,
+            view=view if view in VIEWS else v.view,
         )
     except ValueError:
         raise PreventUpdate from None
