@@ -311,30 +311,11 @@ def alert_strip(items: Iterable[tuple[str, str, str | None]], lang: str, id_: st
 
 
 def declared_feeds() -> dict:
-    """The feeds of config/feeds.toml ({} while the connectors are not configured)."""
+    """The feeds the app started (config/feeds.toml, checked at start): {} before they are."""
     from dashboards._runtime import runtime
 
-    rt = runtime()
-    try:
-        from config import CONFIG_DIR
-        from connectors.feeds import FEEDS_FILE, load_feeds
-
-        folder = rt.settings.config_dir or CONFIG_DIR
-        path = folder / FEEDS_FILE
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return {}
-        # Parsed once per version of the file (~5 ms of TOML on every board render otherwise).
-        key = (str(path), st.st_mtime_ns, st.st_size, str(rt.settings.data_dir))
-        if _FEEDS_CACHE.get("key") != key:
-            _FEEDS_CACHE.update(key=key, feeds=load_feeds(path, data_dir=rt.settings.data_dir))
-        return dict(_FEEDS_CACHE["feeds"])
-    except Exception:  # noqa: BLE001 — a broken feeds file is the sources page's news, not ours
-        return {}
-
-
-_FEEDS_CACHE: dict = {}
+    service = runtime().feeds
+    return dict(service.feeds) if service is not None else {}
 
 
 def per_request(key: tuple, compute):

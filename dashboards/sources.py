@@ -18,11 +18,11 @@ from dash.exceptions import PreventUpdate
 
 from access.policy import may_act
 from access.web import current as current_principal
+from connectors.runner import FeedBusy
 from dashboards import _format as fmt
 from dashboards._components import (
     as_of_line,
     current_freshness,
-    declared_feeds,
     local,
     parse_search,
 )
@@ -53,16 +53,7 @@ def _service():
 def feed_rows() -> list[dict]:
     """One row per declared feed, plus sources that loaded without being declared (the demo)."""
     service = _service()
-    if service is not None:
-        rows = service.status()
-    else:
-        feeds = declared_feeds()
-        try:
-            from connectors.runner import feed_status
-
-            rows = feed_status(runtime().warehouse, feeds) if feeds else []
-        except Exception:  # noqa: BLE001 — fall back to what the warehouse knows
-            rows = []
+    rows = service.status() if service is not None else []
     known = {r["name"] for r in rows}
     for name, f in current_freshness().items():
         if name in known:
@@ -275,22 +266,19 @@ def export_quarantine(n, search):
 
 def _run_in_background(name: str) -> bool:
     service = _service()
-    if service is not None:
-        target = service.run_now
-    else:
-        feeds = declared_feeds()
-        if name not in feeds:
-            return False
-        from connectors.runner import FeedBusy, run_feed
-
-        def target(n: str) -> None:
-            try:
-                run_feed(runtime().warehouse, feeds[n])
-            except FeedBusy:
-                pass
-
-    threading.Thread(target=target, args=(name,), daemon=True, name=f"run-now-{name}").start()
+    if service is None or name not in service.feeds:
+        return False
+    threading.Thread(
+        target=_run_quietly, args=(service, name), daemon=True, name=f"run-now-{name}"
+    ).start()
     return True
+
+
+def _run_quietly(service, name: str) -> None:
+    try:
+        service.run_now(name)
+    except FeedBusy:  # already running: the page shows it running
+        pass
 
 
 @callback(

@@ -163,19 +163,6 @@ def dti_of_period(wide: pl.DataFrame, period: date | None, all_periods: bool) ->
     return out.sort("dti", "unit_code", descending=[True, False], nulls_last=True)
 
 
-def dti_history(cur: duckdb.DuckDBPyConnection, unit: str, grain: str = "quarter") -> pl.DataFrame:
-    """A department's dti per period of `grain`, oldest first: period_start, dti."""
-    return cur.sql(
-        """SELECT period_start,
-                  100 * max(value) FILTER (WHERE measure_code = 'dti_points')
-                  / NULLIF(max(value) FILTER (WHERE measure_code = 'dti_max_points'), 0) AS dti
-        FROM report WHERE unit_code = $unit AND grain = $grain
-          AND measure_code IN ('dti_points', 'dti_max_points')
-        GROUP BY period_start ORDER BY period_start""",
-        params={"unit": unit, "grain": grain},
-    ).pl()
-
-
 # ---- 3. Simpler forms ------------------------------------------------------------------------
 
 
